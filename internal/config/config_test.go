@@ -1,0 +1,139 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.err from the current messages")
+
+func TestExampleParsesToDefaults(t *testing.T) {
+	cfg, err := Load("../../twenty-upgraded.toml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.Path = cfg.Path
+	want.resolvePaths()
+	if !reflect.DeepEqual(cfg, want) {
+		t.Fatalf("example differs from defaults:\n got %+v\nwant %+v", cfg, want)
+	}
+}
+
+// TestExampleDocumentsEveryKey: every key the decoder knows appears in the example.
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	data, err := os.ReadFile("../../twenty-upgraded.toml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := keyPositions(data)
+	for _, key := range allKeys() {
+		if _, ok := pos[key]; !ok {
+			t.Errorf("key %s is not in twenty-upgraded.toml.example", key)
+		}
+	}
+}
+
+func allKeys() []string {
+	var keys []string
+	ct := reflect.TypeOf(Config{})
+	for i := 0; i < ct.NumField(); i++ {
+		sec := ct.Field(i)
+		name := sec.Tag.Get("toml")
+		if name == "-" {
+			continue
+		}
+		for j := 0; j < sec.Type.NumField(); j++ {
+			keys = append(keys, name+"."+sec.Type.Field(j).Tag.Get("toml"))
+		}
+	}
+	return keys
+}
+
+func TestMinimalFile(t *testing.T) {
+	cfg, err := Parse("min.toml", []byte("[install]\ndir = \"/srv/twenty\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Install.EnvFile != "/srv/twenty/.env" || cfg.Release.Track != "minor" {
+		t.Fatalf("defaults not applied: %+v", cfg.Install)
+	}
+}
+
+// TestInvalid: each testdata/invalid-*.toml has a matching .err file with the exact message.
+func TestInvalid(t *testing.T) {
+	files, _ := filepath.Glob("testdata/invalid-*.toml")
+	if len(files) == 0 {
+		t.Fatal("no invalid configs in testdata")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			_, err := Load(f)
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("want *config.Error, got %v", err)
+			}
+			errFile := strings.TrimSuffix(f, ".toml") + ".err"
+			if *update {
+				os.WriteFile(errFile, []byte(err.Error()+"\n"), 0o644)
+			}
+			want, rerr := os.ReadFile(errFile)
+			if rerr != nil {
+				t.Fatalf("missing .err file: %v\ngot: %s", rerr, err)
+			}
+			if got := err.Error(); got != strings.TrimRight(string(want), "\n") {
+				t.Fatalf("message:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestReadSecret(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "gh"), []byte("ghp_secret\n"), 0o600)
+	t.Setenv("CREDENTIALS_DIRECTORY", dir)
+	c := Default()
+	tok, err := c.ReadSecret("gh")
+	if err != nil || tok != "ghp_secret" {
+		t.Fatalf("ReadSecret = %q, %v", tok, err)
+	}
+	os.WriteFile(filepath.Join(dir, "two"), []byte("a\nb\n"), 0o600)
+	if _, err := c.ReadSecret("two"); err == nil || strings.Contains(err.Error(), "a\nb") {
+		t.Fatalf("multi-line secret: %v", err)
+	}
+	if _, err := c.ReadSecret("missing"); err == nil {
+		t.Fatal("missing secret accepted")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	seed, _ := os.ReadFile("../../twenty-upgraded.toml.example")
+	f.Add(seed)
+	f.Add([]byte("[install]\nmode = \"source\"\n"))
+	f.Add([]byte("[release]\ntrack = 3\n"))
+	f.Add([]byte("[window]\nschedule = \"CRON_TZ=Europe/Paris 0 3 * * 0\"\nduration = \"1h\"\n"))
+	files, _ := filepath.Glob("testdata/*.toml")
+	for _, p := range files {
+		b, _ := os.ReadFile(p)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse("fuzz.toml", data)
+		if err != nil {
+			var ce *Error
+			if !errors.As(err, &ce) || len(ce.Problems) == 0 {
+				t.Fatalf("error is not a *config.Error with problems: %v", err)
+			}
+			return
+		}
+		// An accepted config must validate again unchanged.
+		if ps := cfg.validate(); len(ps) != 0 {
+			t.Fatalf("accepted config fails validation: %v", ps)
+		}
+	})
+}
