@@ -1,0 +1,252 @@
+// Package state keeps twenty-upgraded's durable state in daemon.state_dir:
+//
+//   - state.json: the open transaction, rewritten atomically before every step
+//     (the write-ahead journal the engine resumes from after a crash);
+//   - history.jsonl: an append-only audit log, one finished transaction a line;
+//   - bad-versions: releases that failed here and are not retried automatically;
+//   - lock: an flock that makes the daemon and mutating CLI commands exclude
+//     each other.
+//
+// It lives outside daemon/ because the engine (steps/) writes it through a
+// journal interface and the daemon and CLI read it.
+package state
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/atomicfile"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
+)
+
+// SchemaVersion is written into state.json; a newer file than this binary
+// understands is refused rather than misread.
+const SchemaVersion = 1
+
+// Phase of a transaction.
+const (
+	PhaseForward  = "forward"  // running steps toward the target
+	PhaseRollback = "rollback" // undoing started steps in reverse
+	PhaseFailed   = "rollback_failed"
+)
+
+// Results recorded in history.
+const (
+	ResultSuccess    = "success"
+	ResultRolledBack = "rolled_back"
+	ResultFailed     = "failed" // failed before any change, or the rollback failed
+)
+
+// Txn is the open transaction as persisted in state.json. Field names are
+// stable: a newer binary must read what an older one wrote.
+type Txn struct {
+	Schema    int       `json:"schema"`
+	ID        string    `json:"id"`
+	Mode      string    `json:"mode"` // compose or source
+	From      version.V `json:"from"`
+	To        version.V `json:"to"`
+	Phase     string    `json:"phase"`
+	Step      string    `json:"step"`    // the step being run (or rolled back)
+	Started   []string  `json:"started"` // steps whose Run began, in order
+	Done      []string  `json:"done"`    // steps whose Run completed
+	Undone    []string  `json:"undone"`  // steps whose Rollback completed
+	Resumes   int       `json:"resumes"`
+	StartedAt time.Time `json:"started_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Error     string    `json:"error,omitempty"`
+	// Facts recorded by steps and needed to undo them (old TAG, image IDs,
+	// old commit, backup ID, ...).
+	Facts map[string]string `json:"facts,omitempty"`
+	// Steps timings for history.
+	Timings []StepTiming `json:"timings,omitempty"`
+}
+
+// StepTiming is how long one step (or its rollback) took.
+type StepTiming struct {
+	Step     string  `json:"step"`
+	Action   string  `json:"action"` // run or rollback
+	Seconds  float64 `json:"duration_seconds"`
+	Error    string  `json:"error,omitempty"`
+	Finished bool    `json:"finished"`
+}
+
+// Entry is one line of history.jsonl.
+type Entry struct {
+	ID         string       `json:"id"`
+	Mode       string       `json:"mode"`
+	From       version.V    `json:"from"`
+	To         version.V    `json:"to"`
+	Result     string       `json:"result"`
+	StartedAt  time.Time    `json:"started_at"`
+	FinishedAt time.Time    `json:"finished_at"`
+	Seconds    float64      `json:"duration_seconds"`
+	Downtime   float64      `json:"downtime_seconds"`
+	Backup     string       `json:"backup,omitempty"`
+	Error      string       `json:"error,omitempty"`
+	Recovery   string       `json:"recovery,omitempty"` // manual recovery commands when the rollback failed
+	Steps      []StepTiming `json:"steps,omitempty"`
+	Resumes    int          `json:"resumes,omitempty"`
+	Trigger    string       `json:"trigger,omitempty"` // daemon, cli
+}
+
+// Store reads and writes the files in one state folder.
+type Store struct {
+	Dir string
+}
+
+// Open makes sure dir exists (0700) and returns its Store.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("state folder %s: %w (set daemon.state_dir to a writable folder)", dir, err)
+	}
+	return &Store{Dir: dir}, nil
+}
+
+func (s *Store) path(name string) string { return filepath.Join(s.Dir, name) }
+
+// Load returns the open transaction, or nil when there is none.
+func (s *Store) Load() (*Txn, error) {
+	b, err := os.ReadFile(s.path("state.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	var t Txn
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("state file %s is damaged: %w (it is written atomically, so this is not a crash mid-write; inspect it before deleting it)", s.path("state.json"), err)
+	}
+	if t.Schema > SchemaVersion {
+		return nil, fmt.Errorf("state file %s has schema %d, newer than this binary's %d: run the newer twenty-upgraded", s.path("state.json"), t.Schema, SchemaVersion)
+	}
+	return &t, nil
+}
+
+// Save persists t atomically (temp file, fsync, rename, fsync folder).
+func (s *Store) Save(t *Txn) error {
+	t.Schema = SchemaVersion
+	t.UpdatedAt = time.Now().UTC()
+	b, err := json.MarshalIndent(t, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(s.path("state.json"), append(b, '\n'), 0o600)
+}
+
+// Clear removes state.json once the transaction is recorded in history.
+func (s *Store) Clear() error {
+	err := os.Remove(s.path("state.json"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return atomicfile.SyncDir(s.Dir)
+}
+
+// Append adds e to history.jsonl and fsyncs it.
+func (s *Store) Append(e Entry) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(s.path("history.jsonl"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("history: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("history: %w", err)
+	}
+	return f.Close()
+}
+
+// History returns every entry, oldest first. A torn last line (power loss
+// mid-append) is skipped; any other damaged line is an error.
+func (s *Store) History() ([]Entry, error) {
+	b, err := os.ReadFile(s.path("history.jsonl"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	var out []Entry
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 64*1024), 16<<20)
+	lines := 0
+	for sc.Scan() {
+		lines++
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		var e Entry
+		if err := json.Unmarshal(line, &e); err != nil {
+			if !bytes.HasSuffix(b, []byte("\n")) && lines == bytes.Count(b, []byte("\n"))+1 {
+				break // torn final line
+			}
+			return out, fmt.Errorf("history line %d: %w", lines, err)
+		}
+		out = append(out, e)
+	}
+	return out, sc.Err()
+}
+
+// BadVersions returns the releases that failed here, with their reasons.
+func (s *Store) BadVersions() (map[version.V]string, error) {
+	b, err := os.ReadFile(s.path("bad-versions"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[version.V]string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bad-versions: %w", err)
+	}
+	out := map[version.V]string{}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		tag, reason, _ := strings.Cut(line, " ")
+		v, err := version.Parse(tag)
+		if err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", s.path("bad-versions"), i+1, err)
+		}
+		out[v] = strings.TrimSpace(reason)
+	}
+	return out, nil
+}
+
+// MarkBad records v as failed here. Removing its line from the file (by hand)
+// lets the daemon try it again.
+func (s *Store) MarkBad(v version.V, reason string) error {
+	bad, err := s.BadVersions()
+	if err != nil {
+		return err
+	}
+	bad[v] = strings.ReplaceAll(reason, "\n", " ")
+	vs := make([]version.V, 0, len(bad))
+	for k := range bad {
+		vs = append(vs, k)
+	}
+	sort.Slice(vs, func(i, j int) bool { return vs[i].Less(vs[j]) })
+	var b strings.Builder
+	b.WriteString("# Releases that failed here and are not installed automatically.\n# Delete a line to allow that version again.\n")
+	for _, k := range vs {
+		fmt.Fprintf(&b, "%s %s\n", k, bad[k])
+	}
+	return atomicfile.WriteFile(s.path("bad-versions"), []byte(b.String()), 0o600)
+}
