@@ -1,0 +1,62 @@
+# Packaging: the systemd unit, the .deb and .rpm (nfpm), make install.
+#
+#   make package         dist/twenty-upgraded_<ver>_<arch>.deb and .rpm
+#   make install         PREFIX=/usr/local DESTDIR= (binary, unit, man page,
+#                        tmpfiles, docs, contrib, /etc/twenty-upgraded/config.toml
+#                        unless one exists)
+#   make packaging-test  systemd-analyze verify + security (fails above 5.0),
+#                        man page covers every command, package contents and
+#                        metadata, lintian, dpkg install/validate/reinstall/purge
+
+NFPM_VERSION := v2.45.2
+NFPM         := $(TOOLS_DIR)/nfpm-$(NFPM_VERSION)
+PKG_VERSION  := $(shell packaging/version.sh)
+PKG_ARCH     ?= $(shell $(GO) env GOARCH)
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+# Highest `systemd-analyze security` exposure the unit may have.
+MAX_EXPOSURE ?= 5.0
+
+.PHONY: nfpm package install packaging-test unit-check package-stage
+CI_DEPS      += nfpm
+TEST_TARGETS += packaging-test
+# lintian checks the .deb, rpm reads the .rpm back (both optional in the tests).
+APT_PACKAGES += lintian rpm
+
+nfpm: $(NFPM)
+$(NFPM):
+	@mkdir -p $(TOOLS_DIR)
+	tmp=$$(mktemp -d) && cd $$tmp && \
+	  GOBIN=$$tmp/bin CGO_ENABLED=0 GOFLAGS=-mod=mod $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION) && \
+	  mv $$tmp/bin/nfpm $@ && rm -rf $$tmp
+
+# Stage a /usr layout and the maintainer scripts for nfpm.
+package-stage: build
+	rm -rf dist/stage dist/scripts dist/*.deb dist/*.rpm
+	DESTDIR=$(CURDIR)/dist/stage PREFIX=/usr BIN=$(BIN) packaging/install.sh
+	packaging/changelog.sh $(PKG_VERSION) | gzip -9n >dist/stage/usr/share/doc/twenty-upgraded/changelog.gz
+	install -m 0644 packaging/copyright dist/stage/usr/share/doc/twenty-upgraded/copyright
+	install -D -m 0644 packaging/lintian-overrides dist/stage/usr/share/lintian/overrides/twenty-upgraded
+	@mkdir -p dist/scripts
+	@for s in packaging/scripts/deb-* packaging/scripts/rpm-*; do \
+	  out=dist/scripts/$$(basename $$s); \
+	  { printf '#!/bin/sh\nset -e\n'; cat packaging/scripts/common.sh $$s; } >$$out; chmod 0755 $$out; \
+	done
+
+package: $(NFPM) package-stage
+	@v=$(PKG_VERSION); echo "packaging twenty-upgraded $$v ($(PKG_ARCH))"; \
+	for p in deb rpm; do \
+	  PKG_VERSION=$$v PKG_ARCH=$(PKG_ARCH) $(NFPM) package -f packaging/nfpm.yaml -p $$p -t dist/ || exit 1; \
+	done
+
+install: build
+	DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) BIN=$(BIN) packaging/install.sh
+
+# The unit: verify it (against the built binary) and score its sandbox.
+unit-check: build
+	packaging/test/unit-check.sh $(BIN) $(MAX_EXPOSURE)
+
+packaging-test: unit-check package
+	packaging/test/manpage.sh $(BIN)
+	packaging/test/install-test.sh $(BIN)
+	packaging/test/package-test.sh dist
