@@ -87,3 +87,21 @@ func checkSequential(t *testing.T, cur version.V, cands []Candidate, plan Plan, 
 		prev = hop
 	}
 }
+
+// BenchmarkMake plans over a Docker Hub-sized tag list: 3 majors × 40
+// minors × 8 patches, from below the sequential floor.
+func BenchmarkMake(b *testing.B) {
+	var cands []Candidate
+	for maj := range 3 {
+		for mi := range 40 {
+			for pa := range 8 {
+				cands = append(cands, Candidate{Version: version.V{Major: maj, Minor: mi, Patch: pa}, Published: now.Add(-time.Duration(100-mi) * 24 * time.Hour)})
+			}
+		}
+	}
+	p := Policy{Track: version.StepMinor, MinAge: 48 * time.Hour, SequentialBelow: version.MustParse("v1.22.0")}
+	cur := version.MustParse("v0.30.0")
+	for b.Loop() {
+		Make(cur, cands, p, now)
+	}
+}

@@ -104,8 +104,12 @@ func decide(current version.V, cands []Candidate, p Policy, now time.Time) Plan 
 	if n := len(plan.Path); n > 0 {
 		last, plan.Target = plan.Path[n-1], plan.Path[n-1]
 	}
+	onPath := make(map[version.V]bool, len(plan.Path))
+	for _, v := range plan.Path {
+		onPath[v] = true
+	}
 	for _, c := range newer {
-		if slices.Contains(plan.Path, c.Version) {
+		if onPath[c.Version] {
 			if c.Published.IsZero() && p.MinAge > 0 {
 				plan.Warnings = append(plan.Warnings, c.Version.String()+": release time unknown, min_age "+compact(p.MinAge)+" not applied")
 			}
