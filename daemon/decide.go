@@ -1,0 +1,109 @@
+package daemon
+
+import (
+	"time"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
+)
+
+// Expected-duration rule (docs/daemon.md): the longest of the last
+// expectedSample successful transactions × expectedFactor, at least
+// expectedFloor; DefaultExpected when history has no success yet.
+const (
+	DefaultExpected = 45 * time.Minute
+	expectedFloor   = 15 * time.Minute
+	expectedFactor  = 1.5
+	expectedSample  = 10
+)
+
+// CodeAwaitingApproval is the update_held reason while window.require_approval
+// waits for POST /api/v1/approve.
+const CodeAwaitingApproval = "awaiting_approval"
+
+// expectedDuration estimates how long the next transaction takes.
+func expectedDuration(hist []state.Entry) time.Duration {
+	var longest float64
+	n := 0
+	for i := len(hist) - 1; i >= 0 && n < expectedSample; i-- {
+		if hist[i].Result != state.ResultSuccess || hist[i].Seconds <= 0 {
+			continue
+		}
+		n++
+		longest = max(longest, hist[i].Seconds)
+	}
+	if n == 0 {
+		return DefaultExpected
+	}
+	d := time.Duration(longest * expectedFactor * float64(time.Second)).Round(time.Second)
+	return max(d, expectedFloor)
+}
+
+// decision is what the loop does with a check result now.
+type decision struct {
+	Target     version.V   // the release the path ends at (zero: nothing to do)
+	Path       []version.V // hops, one transaction each
+	Next       version.V   // the hop to install now; zero when waiting
+	Wait       string      // why not now, in words
+	Code       string      // CodeAwaitingApproval when that is why
+	NextWindow time.Time   // next window start the expected duration fits in
+}
+
+// decideInput is everything decide looks at.
+type decideInput struct {
+	Result          CheckResult
+	Approval        *Approval
+	RequireApproval bool
+	Window          Window // nil: always open
+	Now             time.Time
+	Expected        time.Duration
+	RollbackFailed  bool
+}
+
+// decide is the pure core of the loop: given a check result, the approval,
+// the window and the time, install the next hop now or say why not.
+func decide(in decideInput) decision {
+	r := in.Result
+	dec := decision{Target: r.Target, Path: r.Path}
+	approved := false
+	if a := in.Approval; a != nil {
+		switch {
+		case !r.ApprovalTarget.IsZero() && a.Version == r.ApprovalTarget:
+			dec.Target, dec.Path, approved = r.ApprovalTarget, r.ApprovalPath, true
+		case !r.Target.IsZero() && a.Version == r.Target:
+			approved = true
+		}
+	}
+	if in.Window != nil {
+		dec.NextWindow, _ = in.Window.NextFit(in.Now, in.Expected)
+	}
+	switch {
+	case dec.Target.IsZero() || len(dec.Path) == 0:
+		dec.Target, dec.Path = version.V{}, nil
+		if !r.ApprovalTarget.IsZero() {
+			dec.Wait = r.ApprovalTarget.String() + " needs approval (POST /api/v1/approve)"
+			return dec
+		}
+		dec.Wait = "up to date"
+		return dec
+	case in.RollbackFailed:
+		dec.Wait = "rollback failed: manual recovery needed (twenty-upgraded status)"
+		return dec
+	case in.RequireApproval && !approved:
+		dec.Wait = "waiting for approval of " + dec.Target.String() + " (POST /api/v1/approve)"
+		dec.Code = CodeAwaitingApproval
+		return dec
+	}
+	if in.Window != nil {
+		if open, _ := in.Window.Open(in.Now); !open {
+			dec.Wait = "waiting for the window"
+			return dec
+		}
+		if !in.Window.Fits(in.Now, in.Expected) {
+			dec.Wait = "too little time left in this window for " + in.Expected.String()
+			return dec
+		}
+	}
+	dec.Next = dec.Path[0]
+	return dec
+}
