@@ -68,6 +68,9 @@ type Txn struct {
 	Facts map[string]string `json:"facts,omitempty"`
 	// Steps timings for history.
 	Timings []StepTiming `json:"timings,omitempty"`
+	// Recovery holds the manual recovery commands once a rollback failed
+	// (phase rollback_failed): shown by status, never acted on automatically.
+	Recovery string `json:"recovery,omitempty"`
 }
 
 // StepTiming is how long one step (or its rollback) took.
@@ -96,6 +99,9 @@ type Entry struct {
 	Steps      []StepTiming `json:"steps,omitempty"`
 	Resumes    int          `json:"resumes,omitempty"`
 	Trigger    string       `json:"trigger,omitempty"` // daemon, cli
+	// Facts the transaction recorded (old TAG, image IDs, old commit, backup
+	// dir; never secrets), so `rollback` can undo a committed transaction.
+	Facts map[string]string `json:"facts,omitempty"`
 }
 
 // Store reads and writes the files in one state folder.

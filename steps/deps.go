@@ -1,0 +1,103 @@
+package steps
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
+)
+
+// Journal is where the engine persists transactions; *state.Store satisfies it.
+type Journal interface {
+	Load() (*state.Txn, error)
+	Save(t *state.Txn) error
+	Clear() error
+	Append(e state.Entry) error
+	History() ([]state.Entry, error)
+	MarkBad(v version.V, reason string) error
+}
+
+// BackupMeta describes the set to take (the backup package's Meta).
+type BackupMeta struct {
+	Version version.V
+	Images  map[string]string // service → image ID
+	Commit  string            // source mode: HEAD
+	Reason  string
+	TxnID   string
+}
+
+// BackupSet is a finished backup set.
+type BackupSet struct {
+	ID   string
+	Dir  string
+	Size int64
+}
+
+// RestoreOptions says what to put back.
+type RestoreOptions struct {
+	StopWriters bool // stop server and worker first
+	Env         bool // the .env file
+	Files       bool // the uploaded files
+	Database    bool
+}
+
+// Backups is what the engine needs from the backup manager. The adapter in
+// backups.go makes *backup.Manager satisfy it; tests use a fake.
+type Backups interface {
+	Create(ctx context.Context, m BackupMeta) (BackupSet, error)
+	Restore(ctx context.Context, id string, o RestoreOptions) error
+	Prune(protect ...string) ([]string, error)
+	CheckSpace(ctx context.Context) error
+}
+
+// Gate waits until Twenty is really up on want, or fails naming each failing
+// check. since is when the server was started (for its log). *health.Gate
+// satisfies it.
+type Gate interface {
+	Wait(ctx context.Context, want version.V, since time.Time) error
+}
+
+// Observer lets the daemon update metrics and systemd STATUS= without steps
+// importing daemon. Calls are synchronous and must be quick.
+type Observer interface {
+	Phase(txn *state.Txn, phase string)                       // step name or "rollback: <step>"
+	StepDone(step, action string, d time.Duration, err error) // action "run" or "rollback"
+	BackupDone(size int64, d time.Duration, at time.Time)
+	Finished(e state.Entry) // after history is appended
+}
+
+// Deps are the engine's collaborators. Runner, Store and Backups are
+// required; the rest have defaults.
+type Deps struct {
+	Runner   proc.Runner
+	Store    Journal
+	Backups  Backups
+	Logger   *slog.Logger
+	Now      func() time.Time
+	Observer Observer
+	HTTP     *http.Client
+	// Gate overrides the health gate (tests); nil builds a *health.Gate.
+	Gate Gate
+}
+
+// Options of one Upgrade call.
+type Options struct {
+	DryRun    bool
+	DryRunOut io.Writer
+	Trigger   string // "daemon" or "cli"
+	// Inject is fault injection for tests (see inject.go): step → "fail",
+	// "hang", "hang_after" or "fail_rollback".
+	Inject map[string]string
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Phase(*state.Txn, string)                      {}
+func (nopObserver) StepDone(string, string, time.Duration, error) {}
+func (nopObserver) BackupDone(int64, time.Duration, time.Time)    {}
+func (nopObserver) Finished(state.Entry)                          {}

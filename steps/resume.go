@@ -1,0 +1,74 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
+)
+
+// Resume continues an open transaction after a crash (kill -9, power loss,
+// daemon stop mid-step). It returns false when none is open. Each call counts
+// against daemon.max_resumes; past it the engine stops and asks for a person.
+func (e *Engine) Resume(ctx context.Context) (bool, state.Entry, error) {
+	t, err := e.store.Load()
+	if err != nil || t == nil {
+		return false, state.Entry{}, err
+	}
+	if t.Phase == state.PhaseFailed {
+		// A failed rollback is never retried automatically: a person looks
+		// first, then runs `twenty-upgraded rollback`.
+		return true, state.Entry{}, fmt.Errorf("transaction %s (%s → %s) needs a person: its rollback failed and is never retried automatically; fix the cause, then run twenty-upgraded rollback\n%s", t.ID, t.From, t.To, t.Recovery)
+	}
+	c, cerr := e.compose(ctx)
+	t.Resumes++
+	r := e.newRunner(t, c, nil)
+	r.u.Log.Warn("resuming transaction", "step", t.Step, "phase", t.Phase, "resumes", t.Resumes)
+	max := e.cfg.Daemon.MaxResumes
+	if max <= 0 {
+		max = 5
+	}
+	if t.Resumes > max {
+		en, err := e.rollbackFailed(r, errors.New(t.Error), fmt.Errorf("resumed %d times without finishing (daemon.max_resumes = %d): stopped so a person can look", t.Resumes-1, max))
+		return true, en, err
+	}
+	if err := r.save(); err != nil {
+		return true, state.Entry{}, err
+	}
+	if cerr != nil {
+		return true, state.Entry{}, fmt.Errorf("resume transaction %s: %w", t.ID, cerr)
+	}
+	cause := fmt.Errorf("interrupted at step %s (%s), resume %d", t.Step, t.Phase, t.Resumes)
+	if t.Error != "" {
+		cause = fmt.Errorf("%s; %w", t.Error, cause)
+	}
+	var en state.Entry
+	switch {
+	case t.Phase == state.PhaseRollback:
+		// During a rollback: roll back again. Steps already undone are
+		// skipped; the one that was being undone runs again (every rollback
+		// action is idempotent).
+		en, err = e.rollbackAndFinish(ctx, r, cause)
+	case slices.Contains(t.Done, StepHealth):
+		// The gate passed: only commit was left or was running. Finish it
+		// (prune and post_upgrade are safe to repeat).
+		en, err = e.conclude(ctx, r, r.forward(ctx))
+	case !r.u.Started(StepStop):
+		// Before "stop": nothing changed (a pulled image or fetched objects
+		// may stay). Clean up and record the transaction as failed.
+		en, err = e.rollbackAndFinish(ctx, r, cause)
+	case !r.u.Started(r.plan.change):
+		// Between "stop" and "switch": the old version is still configured,
+		// its data untouched. Start it again (stop's rollback: up -d, then the
+		// gate on the old version); the version is not marked bad.
+		en, err = e.rollbackAndFinish(ctx, r, cause)
+	default:
+		// After "switch", before "commit": roll back everything (restore the
+		// backup, old .env and image, up, gate on the old version); the
+		// version is marked bad when it had started.
+		en, err = e.rollbackAndFinish(ctx, r, cause)
+	}
+	return true, en, err
+}

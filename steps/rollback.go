@@ -1,0 +1,77 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
+)
+
+// Rollback is the CLI's `rollback`. With an open transaction (interrupted,
+// or rollback_failed after a person fixed the cause) it runs that
+// transaction's rollback again. Otherwise it undoes the last committed
+// transaction from its backup: restore database, files and .env, pin the old
+// image, up, health gate on the old version. Data written since that commit
+// is lost; the version is added to bad-versions.
+func (e *Engine) Rollback(ctx context.Context) (state.Entry, error) {
+	t, err := e.store.Load()
+	if err != nil {
+		return state.Entry{}, err
+	}
+	if t == nil {
+		if t, err = e.committedTxn(); err != nil {
+			return state.Entry{}, err
+		}
+	}
+	c, err := e.compose(ctx)
+	if err != nil {
+		return state.Entry{}, err
+	}
+	cause := errors.New("rollback requested by hand")
+	if t.Error != "" {
+		cause = fmt.Errorf("%s; %w", t.Error, cause)
+	}
+	t.Phase, t.Recovery = state.PhaseRollback, ""
+	r := e.newRunner(t, c, nil)
+	r.u.Log.Warn("rollback requested", "from", t.From.String(), "to", t.To.String())
+	en, err := e.rollbackAndFinish(ctx, r, cause)
+	if errors.Is(err, outcome.ErrRolledBack) {
+		return en, nil // what was asked for
+	}
+	return en, err
+}
+
+// committedTxn rebuilds the last committed transaction, fully done, ready to
+// be rolled back.
+func (e *Engine) committedTxn() (*state.Txn, error) {
+	h, err := e.store.History()
+	if err != nil {
+		return nil, err
+	}
+	if len(h) == 0 {
+		return nil, errors.New("nothing to roll back: history is empty")
+	}
+	last := h[len(h)-1]
+	if last.Result != state.ResultSuccess {
+		return nil, fmt.Errorf("nothing to roll back: the last transaction %s (%s → %s) ended %s, %s runs", last.ID, last.From, last.To, last.Result, last.From)
+	}
+	if last.Backup == "" {
+		return nil, fmt.Errorf("cannot roll back %s: it recorded no backup set", last.ID)
+	}
+	names := buildPlan(last.Mode).names()
+	now := e.now().UTC()
+	t := &state.Txn{ID: now.Format("20060102T150405Z") + "-rollback-" + last.ID, Mode: last.Mode, From: last.From, To: last.To,
+		Phase: state.PhaseRollback, Started: names, Done: names, StartedAt: now, Facts: maps.Clone(last.Facts)}
+	if t.Facts == nil {
+		t.Facts = map[string]string{}
+	}
+	t.Facts[FactBackupID] = last.Backup
+	t.Facts[FactManual] = last.ID
+	t.Facts[FactTrigger] = "cli"
+	t.Facts[FactStoppedAt] = now.Format("2006-01-02T15:04:05.999999999Z07:00")
+	delete(t.Facts, FactHealthyAt)
+	return t, nil
+}

@@ -1,0 +1,141 @@
+// Package steps is the upgrade engine: one transaction from version A to
+// version B that either commits with Twenty healthy on B, or ends with Twenty
+// healthy on A with its data exactly as before.
+//
+// A transaction is a list of Steps. The runner persists the transaction to
+// the journal before each step and before each rollback action (persist,
+// then act), runs the steps forward and, when one fails, rolls back every
+// step whose Run started, in reverse order. After a crash, Resume maps "where
+// we died" to "what now" with one rule per step (resume.go).
+package steps
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/compose"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
+)
+
+// Step is one stable, named part of a transaction.
+//
+// Run does the step's work. Rollback undoes it: the runner calls Rollback in
+// reverse order for every step whose Run started, including the one that
+// failed (its Run may have done half its work), and again after a crash in
+// the middle of a rollback, so Rollback must be idempotent and must cope with
+// a Run that did nothing, part or all of its work. A step with nothing to
+// undo says so with an explicit no-op.
+type Step interface {
+	Name() string
+	Run(ctx context.Context, u *Upgrade) error
+	Rollback(ctx context.Context, u *Upgrade) error
+}
+
+// Step names: stable, written to state.json and history.jsonl.
+const (
+	StepPreflight  = "preflight"
+	StepPull       = "pull"
+	StepStop       = "stop"
+	StepBackup     = "backup"
+	StepSwitch     = "switch"
+	StepStart      = "start"
+	StepHealth     = "health"
+	StepCommit     = "commit"
+	StepFetch      = "fetch"
+	StepCheckout   = "checkout"
+	StepClean      = "clean"
+	StepInstall    = "install"
+	StepBuild      = "build"
+	StepMigrate    = "migrate"
+	StepFlushCache = "flush_cache"
+	StepUp         = "up"
+)
+
+// Fact keys recorded in the transaction (state.json facts) by steps and
+// needed to undo them.
+const (
+	FactOldTag        = "old_tag"         // TAG in .env before the switch
+	FactOldEnv        = "old_env"         // the whole old .env (compose), base64-free: kept as text
+	FactServerImage   = "server_image"    // image reference of the server container (repo:tag)
+	FactServerImageID = "server_image_id" // image ID the server ran before
+	FactWorkerImage   = "worker_image"
+	FactWorkerImageID = "worker_image_id"
+	FactBackupID      = "backup_id"
+	FactBackupDir     = "backup_dir"
+	FactOldCommit     = "old_commit" // source mode: HEAD before the checkout
+	FactNewRef        = "new_ref"    // source mode: the tag checked out
+	FactStoppedAt     = "stopped_at" // RFC3339Nano: downtime begins
+	FactHealthyAt     = "healthy_at" // RFC3339Nano: downtime ends
+	FactManual        = "manual"     // set by Engine.Rollback of a committed transaction
+	FactTrigger       = "trigger"    // daemon or cli
+)
+
+// Upgrade is everything a step may use: typed, not a bag.
+type Upgrade struct {
+	Cfg      config.Config
+	From, To version.V
+	Compose  compose.Compose
+	Runner   proc.Runner
+	Backups  Backups
+	Gate     Gate
+	Log      *slog.Logger
+	HTTP     *http.Client
+	Now      func() time.Time
+	Txn      *state.Txn
+
+	// DryRun makes steps print their file changes to Out instead of making them.
+	DryRun bool
+	Out    io.Writer
+
+	persist func() error // saves Txn to the journal
+	obs     Observer
+}
+
+// Persist saves the transaction now: a step calls it after recording a fact
+// it needs to survive a crash and before acting on it.
+func (u *Upgrade) Persist() error {
+	if u.persist == nil {
+		return nil
+	}
+	return u.persist()
+}
+
+// Fact returns a recorded fact ("" when absent).
+func (u *Upgrade) Fact(k string) string { return u.Txn.Facts[k] }
+
+// SetFact records a fact; the runner persists it with the next transition,
+// and steps that need it to survive a crash call Persist.
+func (u *Upgrade) SetFact(k, v string) {
+	if u.Txn.Facts == nil {
+		u.Txn.Facts = map[string]string{}
+	}
+	u.Txn.Facts[k] = v
+}
+
+// Started reports whether the Run of step name began.
+func (u *Upgrade) Started(name string) bool { return slices.Contains(u.Txn.Started, name) }
+
+// markTime records now under a fact key.
+func (u *Upgrade) markTime(k string) { u.SetFact(k, u.Now().UTC().Format(time.RFC3339Nano)) }
+
+// timeFact parses a time fact (zero when absent or unreadable).
+func (u *Upgrade) timeFact(k string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, u.Fact(k))
+	return t
+}
+
+// cmd runs c with the given timeout (cfg.Timeouts.Command when zero).
+func (u *Upgrade) run(ctx context.Context, c proc.Cmd) (proc.Result, error) {
+	if c.Timeout == 0 {
+		c.Timeout = u.Cfg.Timeouts.Command
+	}
+	u.Log.Debug("run", "argv", c.String())
+	return u.Runner.Run(ctx, c)
+}
