@@ -1,0 +1,238 @@
+package backup
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/atomicfile"
+)
+
+// Create takes a full set: databases, files, .env, compose file (or the
+// commit), verified per backup.verify. The caller has stopped the writers
+// (or set Meta.Online). On any error nothing that looks like a set is left.
+func (m *Manager) Create(ctx context.Context, meta Meta) (Set, error) {
+	start := m.now()
+	if err := os.MkdirAll(m.cfg.Backup.Dir, 0o700); err != nil {
+		return Set{}, fmt.Errorf("backup folder: %w", err)
+	}
+	if err := m.CheckSpace(ctx); err != nil {
+		return Set{}, err
+	}
+	m.cleanStale()
+	id := m.newID(start, meta.Version)
+	tmp := filepath.Join(m.cfg.Backup.Dir, partialPrefix+id)
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return Set{}, fmt.Errorf("create backup set: %w", err)
+	}
+	set, err := m.fill(ctx, tmp, id, start, meta)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return Set{}, fmt.Errorf("backup %s: %w", id, err)
+	}
+	final := filepath.Join(m.cfg.Backup.Dir, id)
+	if err := atomicfile.SyncDir(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return Set{}, err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		os.RemoveAll(tmp)
+		return Set{}, fmt.Errorf("complete backup set %s: %w", id, err)
+	}
+	if err := atomicfile.SyncDir(m.cfg.Backup.Dir); err != nil {
+		return Set{}, err
+	}
+	set.Dir = final
+	m.log.Info("backup complete", "id", id, "size_bytes", set.Size, "verified", set.Manifest.Verification.Level,
+		"duration_seconds", set.Manifest.Duration)
+	return set, nil
+}
+
+// fill writes everything into the partial folder dir.
+func (m *Manager) fill(ctx context.Context, dir, id string, start time.Time, meta Meta) (Set, error) {
+	man := Manifest{
+		Schema: SchemaVersion, ID: id, CreatedAt: start.UTC().Truncate(time.Second), Reason: meta.Reason, TxnID: meta.TxnID,
+		TwentyVersion: meta.Version, Images: meta.Images, Commit: meta.Commit, InstallMode: m.cfg.Install.Mode,
+		DatabaseMode: m.cfg.Backup.Database, Format: m.cfg.Backup.Format, Online: meta.Online,
+		Verification: Verification{Level: "none"},
+	}
+	if man.Images == nil {
+		man.Images = map[string]string{}
+	}
+	if m.cfg.Install.Mode == "source" && man.Commit == "" {
+		c, err := m.gitCommit(ctx)
+		if err != nil {
+			return Set{}, err
+		}
+		man.Commit = c
+	}
+	p, err := m.pgClient(ctx, m.cfg.Timeouts.Backup)
+	if err != nil {
+		return Set{}, err
+	}
+	if err := m.dumpDatabases(ctx, p, dir, &man); err != nil {
+		return Set{}, err
+	}
+	if err := m.dumpFiles(ctx, dir, &man); err != nil {
+		return Set{}, err
+	}
+	if err := m.copyConfig(dir, &man); err != nil {
+		return Set{}, err
+	}
+	man.Duration = m.now().Sub(start).Seconds()
+	if err := writeManifest(dir, man); err != nil {
+		return Set{}, err
+	}
+	set := Set{ID: id, Dir: dir, Manifest: man}
+	if lvl := m.cfg.Backup.Verify; lvl != "none" {
+		if err := m.verifyDir(ctx, p, dir, man, lvl); err != nil {
+			return Set{}, fmt.Errorf("verification (%s) failed: %w", lvl, err)
+		}
+		set.Manifest.Verification = Verification{Level: lvl, PassedAt: m.now().UTC().Truncate(time.Second)}
+	}
+	set.Manifest.Duration = m.now().Sub(start).Seconds()
+	if err := writeManifest(dir, set.Manifest); err != nil {
+		return Set{}, err
+	}
+	for _, f := range man.Files {
+		set.Size += f.Size
+	}
+	return set, nil
+}
+
+// dumpDatabases writes the dumps and records versions and row counts.
+func (m *Manager) dumpDatabases(ctx context.Context, p pg, dir string, man *Manifest) error {
+	sv, _, err := p.serverVersion(ctx)
+	if err != nil {
+		return err
+	}
+	tool := "pg_dump"
+	if man.Format == "plain" {
+		tool = "pg_dumpall"
+	}
+	dv, err := p.toolVersion(ctx, tool)
+	if err != nil {
+		return err
+	}
+	man.Postgres = PostgresInfo{ServerVersion: sv, PgDumpVersion: dv}
+	dbs, err := p.databases(ctx)
+	if err != nil {
+		return err
+	}
+	for _, db := range dbs {
+		counts, err := p.rowCounts(ctx, db)
+		if err != nil {
+			return err
+		}
+		d := Database{Name: db, RowCounts: counts}
+		if man.Format == "custom" {
+			d.File = "db-" + fileSafe(db) + ".dump"
+			m.log.Info("dumping database", "database", db, "tables", len(counts))
+			c := p.cmd("pg_dump", db, "--format=custom")
+			if err := m.writeFile(dir, d.File, "dump "+db, man, func(w io.Writer) error { return p.stream(ctx, c, nil, w) }); err != nil {
+				return fmt.Errorf("dump database %s: %w", db, err)
+			}
+		}
+		man.Databases = append(man.Databases, d)
+	}
+	if man.Format == "plain" {
+		m.log.Info("dumping every database with pg_dumpall", "databases", len(dbs))
+		c := p.cmd("pg_dumpall", "")
+		return m.writeFile(dir, "all.sql", "dump all", man, func(w io.Writer) error { return p.stream(ctx, c, nil, w) })
+	}
+	c := p.cmd("pg_dumpall", "", "--globals-only")
+	return m.writeFile(dir, "globals.sql", "dump globals", man, func(w io.Writer) error { return p.stream(ctx, c, nil, w) })
+}
+
+// dumpFiles archives the uploaded files.
+func (m *Manager) dumpFiles(ctx context.Context, dir string, man *Manifest) error {
+	root, label, ok, err := m.filesRoot(ctx)
+	if err != nil || !ok {
+		return err
+	}
+	man.FilesSource = label
+	m.log.Info("archiving uploaded files", "source", label)
+	return m.writeFile(dir, "files.tar", "archive files", man, func(w io.Writer) error { return archiveTree(root, w) })
+}
+
+// copyConfig copies .env and the compose file.
+func (m *Manager) copyConfig(dir string, man *Manifest) error {
+	copies := map[string]string{"env": m.cfg.Install.EnvFile}
+	if m.cfg.Install.Mode == "compose" {
+		copies["compose.yml"] = m.composeFile()
+	}
+	for name, src := range copies {
+		if src == "" {
+			continue
+		}
+		f, err := os.Open(src)
+		if errors.Is(err, os.ErrNotExist) && name != "env" {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("copy %s: %w (install.dir/env_file right?)", src, err)
+		}
+		err = m.writeFile(dir, name, "copy "+name, man, func(w io.Writer) error { _, err := io.Copy(w, f); return err })
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFile creates dir/name (0600) from fill, hashing as it writes (the
+// data is never held in memory), fsyncs it and records it in the manifest.
+func (m *Manager) writeFile(dir, name, step string, man *Manifest, fill func(io.Writer) error) error {
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	cw := &countWriter{step: step, report: m.report}
+	if err := fill(io.MultiWriter(f, h, cw)); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", name, err)
+	}
+	m.report(Progress{Step: step, Bytes: cw.n, Done: true})
+	man.Files = append(man.Files, File{Name: name, Size: cw.n, SHA256: hex.EncodeToString(h.Sum(nil))})
+	return f.Close()
+}
+
+// countWriter counts bytes and reports progress at most every 1 MiB.
+type countWriter struct {
+	step   string
+	n      int64
+	last   int64
+	report func(Progress)
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	if c.n-c.last >= 1<<20 {
+		c.last = c.n
+		c.report(Progress{Step: c.step, Bytes: c.n})
+	}
+	return len(p), nil
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
+
+// fileSafe turns a database name into a file name part (hex when it has
+// characters a file name should not).
+func fileSafe(db string) string {
+	if unsafeChars.MatchString(db) || db == "" || db[0] == '.' {
+		return "x" + hex.EncodeToString([]byte(db))
+	}
+	return db
+}

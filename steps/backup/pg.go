@@ -1,0 +1,184 @@
+package backup
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twenty-upgraded/twenty-upgraded/steps/compose"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
+)
+
+// pg runs PostgreSQL's client tools either inside the db container
+// (`<compose> exec -T db TOOL`, never with a TTY: it would corrupt the
+// stream) or on the host against backup.database_url. Passwords never go on
+// a command line: inside the container the socket is trusted; on the host
+// libpq reads PGPASSFILE.
+type pg struct {
+	r       proc.Runner
+	compose *compose.Compose // compose mode when set
+	service string
+	user    string
+	url     *url.URL // url mode
+	timeout time.Duration
+}
+
+// toolArgv is the argv running tool against database db ("" = no database
+// option, e.g. pg_dumpall or --version).
+func (p pg) toolArgv(tool, db string, args ...string) []string {
+	var conn []string
+	if p.compose != nil {
+		conn = []string{"-U", p.user}
+		if db != "" {
+			conn = append(conn, "-d", db)
+		}
+		argv := p.compose.Args("exec", "-T", p.service, tool)
+		return append(append(argv, conn...), args...)
+	}
+	if db != "" {
+		u := *p.url
+		u.Path = "/" + db
+		u.RawPath = ""
+		conn = []string{"-d", u.String()}
+	} else if tool == "pg_dumpall" {
+		u := *p.url
+		u.Path = "/postgres"
+		conn = []string{"-d", u.String()}
+	}
+	return append(append([]string{tool}, conn...), args...)
+}
+
+func (p pg) cmd(tool, db string, args ...string) proc.Cmd {
+	c := proc.Cmd{Argv: p.toolArgv(tool, db, args...), Timeout: p.timeout}
+	if p.compose != nil {
+		c.Dir = p.compose.Dir
+	}
+	return c
+}
+
+// query runs sql in db and returns the unaligned, tuples-only rows.
+func (p pg) query(ctx context.Context, db, sql string) ([][]string, error) {
+	c := p.cmd("psql", db, "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql)
+	res, err := p.r.Run(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", db, err)
+	}
+	var rows [][]string
+	for _, l := range strings.Split(strings.TrimRight(string(res.Stdout), "\n"), "\n") {
+		if l != "" {
+			rows = append(rows, strings.Split(l, "\t"))
+		}
+	}
+	return rows, nil
+}
+
+// exec runs a statement (no output expected).
+func (p pg) exec(ctx context.Context, db, sql string) error {
+	_, err := p.query(ctx, db, sql)
+	return err
+}
+
+// adminDB is a database to connect to while acting on target.
+func adminDB(target string) string {
+	if target == "postgres" {
+		return "template1"
+	}
+	return "postgres"
+}
+
+// databases lists the databases to back up: every one that accepts
+// connections, except templates and leftovers of our own restore drills.
+func (p pg) databases(ctx context.Context) ([]string, error) {
+	rows, err := p.query(ctx, "postgres", "select datname from pg_database where not datistemplate and datallowconn and datname not like '"+drillPrefix+"%' order by 1")
+	if err != nil {
+		return nil, err
+	}
+	var dbs []string
+	for _, r := range rows {
+		dbs = append(dbs, r[0])
+	}
+	return dbs, nil
+}
+
+// serverVersion is SHOW server_version; versionNum is server_version_num.
+func (p pg) serverVersion(ctx context.Context) (string, int, error) {
+	rows, err := p.query(ctx, "postgres", "select current_setting('server_version'), current_setting('server_version_num')")
+	if err != nil || len(rows) != 1 || len(rows[0]) != 2 {
+		return "", 0, fmt.Errorf("postgres server version: %w", err)
+	}
+	n, _ := strconv.Atoi(rows[0][1])
+	return rows[0][0], n, nil
+}
+
+// toolVersion runs `TOOL --version` the same way the tool would run.
+func (p pg) toolVersion(ctx context.Context, tool string) (string, error) {
+	c := proc.Cmd{Argv: []string{tool, "--version"}, Timeout: time.Minute}
+	if p.compose != nil {
+		c = p.compose.Cmd(time.Minute, "exec", "-T", p.service, tool, "--version")
+	}
+	res, err := p.r.Run(ctx, c)
+	if err != nil {
+		return "", fmt.Errorf("%s version: %w", tool, err)
+	}
+	return strings.TrimSpace(string(res.Stdout)), nil
+}
+
+// rowCountsSQL counts every ordinary and partitioned table exactly, in one
+// statement (query_to_xml runs a count(*) per table).
+const rowCountsSQL = `select n.nspname || '.' || c.relname,
+ (xpath('/row/c/text()', query_to_xml(format('select count(*) as c from %I.%I', n.nspname, c.relname), false, true, '')))[1]::text
+from pg_class c join pg_namespace n on n.oid = c.relnamespace
+where c.relkind in ('r','p') and n.nspname not in ('pg_catalog','information_schema') and n.nspname not like 'pg_toast%'
+order by 1`
+
+// rowCounts returns the exact row count of every table in db.
+func (p pg) rowCounts(ctx context.Context, db string) (map[string]int64, error) {
+	rows, err := p.query(ctx, db, rowCountsSQL)
+	if err != nil {
+		return nil, err
+	}
+	counts := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		if len(r) != 2 {
+			return nil, fmt.Errorf("row counts of %s: unexpected line %q", db, strings.Join(r, "\t"))
+		}
+		n, err := strconv.ParseInt(r[1], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("row counts of %s: %s: %w", db, r[0], err)
+		}
+		counts[r[0]] = n
+	}
+	return counts, nil
+}
+
+// stream runs a tool with its stdout going to w (a dump streamed to disk)
+// and optionally stdin from in.
+func (p pg) stream(ctx context.Context, c proc.Cmd, in io.Reader, w io.Writer) error {
+	c.Stdin, c.Stdout = in, w
+	_, err := p.r.Run(ctx, c)
+	return err
+}
+
+// dropDatabase ends every connection to db and drops it (if it exists).
+func (p pg) dropDatabase(ctx context.Context, db string, versionNum int) error {
+	q := quoteIdent(db)
+	term := "select pg_terminate_backend(pid) from pg_stat_activity where datname = " + quoteLiteral(db) + " and pid <> pg_backend_pid()"
+	if err := p.exec(ctx, adminDB(db), term); err != nil {
+		return fmt.Errorf("terminate connections to %s: %w", db, err)
+	}
+	drop := "drop database if exists " + q
+	if versionNum >= 130000 {
+		drop += " with (force)"
+	}
+	if err := p.exec(ctx, adminDB(db), drop); err != nil {
+		return fmt.Errorf("drop database %s: %w", db, err)
+	}
+	return nil
+}
+
+func quoteIdent(s string) string   { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }

@@ -1,0 +1,233 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/atomicfile"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/compose"
+)
+
+// Restore puts a set back. It verifies every checksum first and refuses a
+// corrupted set before touching anything. Every action is idempotent (drop
+// and recreate, clear and extract, atomic replace), so a restore interrupted
+// by a crash is finished by running it again.
+func (m *Manager) Restore(ctx context.Context, id string, opts RestoreOptions) error {
+	if !opts.Env && !opts.Files && !opts.Database {
+		return errors.New("restore: nothing selected (database, files, env)")
+	}
+	set, err := m.Get(id)
+	if err != nil {
+		return err
+	}
+	m.log.Info("verifying checksums before restore", "id", id)
+	m.report(Progress{Step: "checksums"})
+	if err := checkFiles(set.Dir, set.Manifest); err != nil {
+		return fmt.Errorf("refusing to restore: %w", err)
+	}
+	var p pg
+	if opts.Database {
+		if p, err = m.pgClient(ctx, m.cfg.Timeouts.Restore); err != nil {
+			return err
+		}
+	}
+	if opts.StopWriters {
+		if err := m.StopWriters(ctx); err != nil {
+			return err
+		}
+	}
+	if opts.Database {
+		if err := m.restoreDatabases(ctx, p, set); err != nil {
+			return fmt.Errorf("restore %s: %w", id, err)
+		}
+	}
+	if opts.Files {
+		if err := m.restoreFiles(ctx, set); err != nil {
+			return fmt.Errorf("restore %s: %w", id, err)
+		}
+	}
+	if opts.Env {
+		if err := m.restoreEnv(set); err != nil {
+			return fmt.Errorf("restore %s: %w", id, err)
+		}
+	}
+	m.log.Info("restore complete", "id", id)
+	return nil
+}
+
+func (m *Manager) restoreDatabases(ctx context.Context, p pg, set Set) error {
+	man := set.Manifest
+	_, vnum, err := p.serverVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if man.Format == "plain" {
+		return m.restorePlain(ctx, p, set, vnum)
+	}
+	m.log.Info("restoring roles", "file", "globals.sql")
+	if err := m.psqlFile(ctx, p, filepath.Join(set.Dir, "globals.sql"), "postgres"); err != nil {
+		return fmt.Errorf("restore roles: %w", err)
+	}
+	for _, d := range man.Databases {
+		m.log.Info("restoring database", "database", d.Name, "jobs", m.jobs)
+		m.report(Progress{Step: "restore " + d.Name})
+		if err := p.dropDatabase(ctx, d.Name, vnum); err != nil {
+			return err
+		}
+		if err := m.restoreDump(ctx, p, filepath.Join(set.Dir, d.File), d.Name, true); err != nil {
+			return fmt.Errorf("restore database %s: %w", d.Name, err)
+		}
+		if err := m.checkCounts(ctx, p, d.Name, d, man.Online); err != nil {
+			return fmt.Errorf("database %s after restore: %w", d.Name, err)
+		}
+	}
+	return nil
+}
+
+// restorePlain replays Twenty's documented pg_dumpall into emptied databases.
+func (m *Manager) restorePlain(ctx context.Context, p pg, set Set, vnum int) error {
+	for _, d := range set.Manifest.Databases {
+		if err := p.dropDatabase(ctx, d.Name, vnum); err != nil {
+			return err
+		}
+		if d.Name == "postgres" { // pg_dumpall expects it to exist
+			if err := p.exec(ctx, "template1", "create database postgres template template0"); err != nil {
+				return err
+			}
+		}
+	}
+	m.log.Info("restoring every database with psql", "file", "all.sql")
+	m.report(Progress{Step: "restore all"})
+	if err := m.psqlFile(ctx, p, filepath.Join(set.Dir, "all.sql"), "template1"); err != nil {
+		return err
+	}
+	for _, d := range set.Manifest.Databases {
+		if err := m.checkCounts(ctx, p, d.Name, d, set.Manifest.Online); err != nil {
+			return fmt.Errorf("database %s after restore: %w", d.Name, err)
+		}
+	}
+	return nil
+}
+
+// psqlFile runs a plain SQL dump. Errors of single statements (such as
+// "role postgres already exists" in the globals) do not stop it, as with
+// Twenty's documented `psql < backup.sql`; the row counts afterwards decide.
+func (m *Manager) psqlFile(ctx context.Context, p pg, path, db string) error {
+	if p.compose == nil {
+		return p.stream(ctx, p.cmd("psql", db, "-X", "-q", "-f", path), nil, io.Discard)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return p.stream(ctx, p.cmd("psql", db, "-X", "-q", "-f", "-"), f, io.Discard)
+}
+
+// restoreDump runs pg_restore of one custom-format dump. With create it
+// recreates the database as dumped (pg_restore --create); otherwise it
+// restores into the existing database target. Parallel (-j) needs a
+// seekable file: on the host that is the set's file; in compose mode the
+// dump is copied into the db container with `docker cp` first.
+func (m *Manager) restoreDump(ctx context.Context, p pg, path, target string, create bool) error {
+	db, args := target, []string{}
+	if create {
+		db, args = adminDB(target), append(args, "--create")
+	}
+	if m.jobs > 1 {
+		args = append(args, "--jobs="+strconv.Itoa(m.jobs))
+	}
+	if p.compose == nil {
+		return p.stream(ctx, p.cmd("pg_restore", db, append(args, path)...), nil, io.Discard)
+	}
+	if m.jobs <= 1 {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return p.stream(ctx, p.cmd("pg_restore", db, args...), f, io.Discard)
+	}
+	inside, cleanup, err := m.copyIntoDB(ctx, p.compose, path)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	return p.stream(ctx, p.cmd("pg_restore", db, append(args, inside)...), nil, io.Discard)
+}
+
+// copyIntoDB copies a dump into the db container's /tmp and returns its
+// path there and a function that removes it.
+func (m *Manager) copyIntoDB(ctx context.Context, c *compose.Compose, path string) (string, func(), error) {
+	id, err := c.ContainerID(ctx, m.r, m.cfg.Install.DBService)
+	if err != nil {
+		return "", nil, err
+	}
+	if id == "" {
+		return "", nil, fmt.Errorf("the %s container is not running; start it: %s", m.cfg.Install.DBService, c.Args("up", "-d", m.cfg.Install.DBService))
+	}
+	inside := "/tmp/twenty-upgraded-restore-" + filepath.Base(path)
+	if _, err := m.r.Run(ctx, dockerCmd(m.cfg.Timeouts.Restore, "cp", path, id+":"+inside)); err != nil {
+		return "", nil, fmt.Errorf("copy the dump into the db container: %w", err)
+	}
+	cleanup := func() {
+		_, err := m.r.Run(context.WithoutCancel(ctx), c.Cmd(m.cfg.Timeouts.Command, "exec", "-T", m.cfg.Install.DBService, "rm", "-f", inside))
+		if err != nil {
+			m.log.Warn("could not remove the dump copy from the db container", "path", inside, "err", err)
+		}
+	}
+	return inside, cleanup, nil
+}
+
+func (m *Manager) restoreFiles(ctx context.Context, set Set) error {
+	if _, ok := set.Manifest.File("files.tar"); !ok {
+		m.log.Info("the set has no uploaded files; files left as they are", "id", set.ID)
+		return nil
+	}
+	root, _, ok, err := m.filesRoot(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("the set holds uploaded files from %s but backup.files resolves to nothing here; set backup.files", set.Manifest.FilesSource)
+	}
+	m.log.Info("restoring uploaded files", "to", root)
+	f, err := os.Open(filepath.Join(set.Dir, "files.tar"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return restoreTree(root, &countReader{r: f, w: countWriter{step: "restore files", report: m.report}})
+}
+
+func (m *Manager) restoreEnv(set Set) error {
+	if _, ok := set.Manifest.File("env"); !ok {
+		return errors.New("the set has no copy of .env")
+	}
+	data, err := os.ReadFile(filepath.Join(set.Dir, "env"))
+	if err != nil {
+		return err
+	}
+	perm := os.FileMode(0o600)
+	if info, err := os.Stat(m.cfg.Install.EnvFile); err == nil {
+		perm = info.Mode().Perm()
+	}
+	m.log.Info("restoring .env", "path", m.cfg.Install.EnvFile)
+	return atomicfile.WriteFile(m.cfg.Install.EnvFile, data, perm)
+}
+
+type countReader struct {
+	r io.Reader
+	w countWriter
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.w.Write(p[:n])
+	return n, err
+}
