@@ -62,7 +62,7 @@ func (p pg) cmd(tool, db string, args ...string) proc.Cmd {
 
 // query runs sql in db and returns the unaligned, tuples-only rows.
 func (p pg) query(ctx context.Context, db, sql string) ([][]string, error) {
-	c := p.cmd("psql", db, "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql)
+	c := p.cmd("psql", db, "--no-psqlrc", "--quiet", "--no-align", "--tuples-only", "--field-separator=\t", "--set=ON_ERROR_STOP=1", "--command="+sql)
 	res, err := p.r.Run(ctx, c)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", db, err)

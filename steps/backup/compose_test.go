@@ -1,0 +1,93 @@
+package backup
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fakeDocker writes a `docker` on PATH that plays the compose install: `exec
+// -T db TOOL` runs the real PostgreSQL tool against the test cluster (and
+// fails without -T, as a TTY would corrupt a dump), `volume inspect` answers
+// the files folder, `cp` copies into a folder standing for the container's
+// filesystem. Every call is logged for assertions.
+func fakeDocker(t *testing.T, f *fixture) (logPath string) {
+	t.Helper()
+	bin := t.TempDir()
+	root := t.TempDir() // the db container's filesystem
+	if err := os.MkdirAll(filepath.Join(root, "tmp"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	logPath = filepath.Join(bin, "calls.log")
+	script := fmt.Sprintf(`#!/bin/bash
+echo "$*" >> %[1]q
+export PGHOST=127.0.0.1 PGPORT=%[2]d
+ROOT=%[3]q
+rewrite() { for a in "$@"; do case "$a" in /tmp/twenty-upgraded-*) printf '%%s\0' "$ROOT$a";; *) printf '%%s\0' "$a";; esac; done; }
+case "$1" in
+compose)
+  shift
+  while [ $# -gt 0 ]; do case "$1" in --project-name|--file|--project-directory|--env-file) shift 2;; *) break;; esac; done
+  cmd=$1; shift
+  case "$cmd" in
+  version) echo "Docker Compose version v2.99.0-fake";;
+  ps) [ "$2" = db ] && echo fakedbcontainer || echo "fake-$2";;
+  stop|start|up) ;;
+  exec)
+    [ "$1" = -T ] || { echo "fake docker: exec without -T" >&2; exit 9; }
+    svc=$2; tool=$3; shift 3
+    [ "$svc" = db ] || { echo "fake docker: exec in $svc" >&2; exit 9; }
+    mapfile -d '' args < <(rewrite "$@")
+    case "$tool" in
+    rm) exec rm "${args[@]}";;
+    *) exec %[4]q/"$tool" "${args[@]}";;
+    esac;;
+  *) echo "fake docker: compose $cmd" >&2; exit 9;;
+  esac;;
+volume) echo %[5]q;;
+cp) cp "$2" "$ROOT${3#*:}";;
+*) echo "fake docker: $1" >&2; exit 9;;
+esac
+`, logPath, f.pg.Port, root, "/usr/lib/postgresql/15/bin", f.files)
+	if err := os.WriteFile(filepath.Join(bin, "docker"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	f.cfg.Backup.Database = "compose"
+	f.cfg.Backup.DatabaseURL = ""
+	f.cfg.Backup.Files = "" // the default volume, answered by the fake
+	return logPath
+}
+
+func TestRoundTripCompose(t *testing.T) {
+	f := newFixture(t)
+	logPath := fakeDocker(t, f)
+	set := roundTrip(t, f)
+	if set.Manifest.DatabaseMode != "compose" || set.Manifest.FilesSource != "twenty_server-local-data" {
+		t.Errorf("manifest database_mode %q files_source %q", set.Manifest.DatabaseMode, set.Manifest.FilesSource)
+	}
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := string(b)
+	for _, want := range []string{
+		"exec -T db pg_dump -U postgres -d default --format=custom",
+		"exec -T db pg_dumpall -U postgres --globals-only",
+		"volume inspect --format {{.Mountpoint}} twenty_server-local-data",
+		"cp " + set.Dir + "/db-default.dump fakedbcontainer:/tmp/twenty-upgraded-restore-db-default.dump",
+		"exec -T db pg_restore -U postgres -d postgres --create --jobs=2 /tmp/twenty-upgraded-restore-db-default.dump",
+		"exec -T db rm -f /tmp/twenty-upgraded-restore-db-default.dump",
+	} {
+		if !strings.Contains(calls, want) {
+			t.Errorf("no call %q in:\n%s", want, calls)
+		}
+	}
+	for _, l := range strings.Split(calls, "\n") {
+		if strings.Contains(l, " -t ") || strings.Contains(l, " -it ") {
+			t.Errorf("a TTY was requested: %s", l)
+		}
+	}
+}
