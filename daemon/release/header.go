@@ -118,10 +118,13 @@ func parseChallenge(h string) (challenge, bool) {
 	h = strings.TrimSpace(h)
 	sp := strings.IndexAny(h, " \t")
 	if sp <= 0 {
-		if h == "" {
+		if !isToken(h) {
 			return challenge{}, false
 		}
 		return challenge{Scheme: strings.ToLower(h), Params: map[string]string{}}, true
+	}
+	if !isToken(h[:sp]) {
+		return challenge{}, false
 	}
 	c := challenge{Scheme: strings.ToLower(h[:sp]), Params: map[string]string{}}
 	s := h[sp+1:]
@@ -134,11 +137,12 @@ func parseChallenge(h string) (challenge, bool) {
 		if eq <= 0 {
 			return c, true
 		}
-		key := strings.ToLower(strings.TrimSpace(s[:eq]))
-		if strings.ContainsAny(key, " \t,") {
-			// The start of a second challenge ("Basic realm=...").
+		key := strings.TrimSpace(s[:eq])
+		if !isToken(key) {
+			// The start of a second challenge ("Basic realm=...") or junk.
 			return c, true
 		}
+		key = strings.ToLower(key)
 		var val string
 		rest := strings.TrimLeft(s[eq+1:], " \t")
 		if strings.HasPrefix(rest, `"`) {
@@ -155,4 +159,19 @@ func parseChallenge(h string) (challenge, bool) {
 			c.Params[key] = val
 		}
 	}
+}
+
+// isToken reports whether s is an RFC 9110 token (auth schemes, parameter names).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !alnum && !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
+			return false
+		}
+	}
+	return true
 }

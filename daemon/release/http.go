@@ -47,7 +47,7 @@ type RateLimitError struct {
 }
 
 func (e *RateLimitError) Error() string {
-	return fmt.Sprintf("%s: %s: rate limited (%s), retry after %s",
+	return fmt.Sprintf("%s: GET %s: rate limited (%s), retry after %s",
 		e.Source, e.URL, statusText(e.Status), e.RetryAt.UTC().Format(time.RFC3339))
 }
 
@@ -222,12 +222,12 @@ func redact(raw string) string {
 	return u.String()
 }
 
-// scrubURLError replaces the URL inside a *url.Error (which may be a
-// redirect target holding a signed query) with its redacted form.
+// scrubURLError unwraps a *url.Error: its URL (maybe a redirect target
+// holding a signed query) is not repeated; the caller names the redacted one.
 func scrubURLError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return fmt.Errorf("%s", strings.ReplaceAll(ue.Err.Error(), ue.URL, redact(ue.URL)))
+		return ue.Err
 	}
 	return err
 }
