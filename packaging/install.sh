@@ -12,6 +12,8 @@
 # beside it as config.toml.example for comparison.
 set -eu
 : "${PREFIX:=/usr/local}" "${DESTDIR:=}" "${BIN:=bin/twenty-upgraded}" "${SYSCONFDIR:=/etc}"
+[ -x "$BIN" ] || { echo "install.sh: $BIN not found: run make build first" >&2; exit 1; }
+BIN=$(realpath "$BIN")
 cd "$(dirname "$0")/.."
 
 root="$DESTDIR$PREFIX"
@@ -23,12 +25,11 @@ docdir="$root/share/doc/twenty-upgraded"
 sharedir="$root/share/twenty-upgraded"
 confdir="$DESTDIR$SYSCONFDIR/twenty-upgraded"
 
-[ -x "$BIN" ] || { echo "install.sh: $BIN not found: run make build first" >&2; exit 1; }
-
 install -d -m 0755 "$bindir" "$unitdir" "$tmpfilesdir" "$mandir" "$docdir" "$sharedir"
 install -m 0755 "$BIN" "$bindir/twenty-upgraded"
 # The unit names the binary by its installed path.
-sed "s#/usr/bin/twenty-upgraded#$PREFIX/bin/twenty-upgraded#g" \
+sed -e "s#/usr/bin/twenty-upgraded#$PREFIX/bin/twenty-upgraded#g" \
+	-e "s#/usr/share/doc/twenty-upgraded#$PREFIX/share/doc/twenty-upgraded#g" \
 	packaging/systemd/twenty-upgraded.service >"$unitdir/twenty-upgraded.service"
 chmod 0644 "$unitdir/twenty-upgraded.service"
 install -m 0644 packaging/tmpfiles.d/twenty-upgraded.conf "$tmpfilesdir/twenty-upgraded.conf"

@@ -9,6 +9,7 @@
 # Usage: package-test.sh DIST
 set -eu
 dist=$(realpath "$1")
+cd "$(dirname "$0")/../.."
 fail() { echo "package-test: FAIL: $*"; exit 1; }
 skip() { echo "package-test: SKIP: $*"; }
 
@@ -26,6 +27,12 @@ expected="./usr/bin/twenty-upgraded
 ./usr/share/doc/twenty-upgraded/install.md
 ./usr/share/doc/twenty-upgraded/copyright
 ./usr/share/doc/twenty-upgraded/changelog.gz"
+# The alert rules and dashboard that contrib/ has.
+for f in contrib/prometheus/*.yml contrib/grafana/*.json; do
+	[ -f "$f" ] || continue
+	expected="$expected
+./usr/share/twenty-upgraded/$(basename "$(dirname "$f")")/$(basename "$f")"
+done
 
 check_deb_static() {
 	long=$(dpkg-deb -c "$deb")
@@ -86,4 +93,4 @@ if dpkg -s twenty-upgraded >/dev/null 2>&1; then skip "twenty-upgraded is alread
 for p in /etc/twenty-upgraded /var/lib/twenty-upgraded /usr/bin/twenty-upgraded; do
 	if [ -e "$p" ]; then skip "$p exists and belongs to no package; not touching it"; exit 0; fi
 done
-exec "$(dirname "$0")/package-install-test.sh" "$deb"
+exec packaging/test/package-install-test.sh "$deb"
