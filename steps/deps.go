@@ -9,6 +9,7 @@ import (
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/backup"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
@@ -22,32 +23,15 @@ type Journal interface {
 	MarkBad(v version.V, reason string) error
 }
 
-// BackupMeta describes the set to take (the backup package's Meta).
-type BackupMeta struct {
-	Version version.V
-	Images  map[string]string // service → image ID
-	Commit  string            // source mode: HEAD
-	Reason  string
-	TxnID   string
-}
+// The backup package's types, so *backup.Manager satisfies Backups as is.
+type (
+	BackupMeta     = backup.Meta
+	BackupSet      = backup.Set
+	RestoreOptions = backup.RestoreOptions
+)
 
-// BackupSet is a finished backup set.
-type BackupSet struct {
-	ID   string
-	Dir  string
-	Size int64
-}
-
-// RestoreOptions says what to put back.
-type RestoreOptions struct {
-	StopWriters bool // stop server and worker first
-	Env         bool // the .env file
-	Files       bool // the uploaded files
-	Database    bool
-}
-
-// Backups is what the engine needs from the backup manager. The adapter in
-// backups.go makes *backup.Manager satisfy it; tests use a fake.
+// Backups is what the engine needs from the backup manager; *backup.Manager
+// satisfies it, tests use a fake.
 type Backups interface {
 	Create(ctx context.Context, m BackupMeta) (BackupSet, error)
 	Restore(ctx context.Context, id string, o RestoreOptions) error
@@ -91,7 +75,7 @@ type Options struct {
 	DryRunOut io.Writer
 	Trigger   string // "daemon" or "cli"
 	// Inject is fault injection for tests (see inject.go): step → "fail",
-	// "hang", "hang_after" or "fail_rollback".
+	// "hang", "hang_after", "fail_rollback" or "hang_rollback" ("+" joins several).
 	Inject map[string]string
 }
 
@@ -101,3 +85,5 @@ func (nopObserver) Phase(*state.Txn, string)                      {}
 func (nopObserver) StepDone(string, string, time.Duration, error) {}
 func (nopObserver) BackupDone(int64, time.Duration, time.Time)    {}
 func (nopObserver) Finished(state.Entry)                          {}
+
+var _ Backups = (*backup.Manager)(nil)

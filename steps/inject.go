@@ -17,6 +17,7 @@ import (
 //	hang:<step>          the step blocks before its Run until the context ends
 //	hang_after:<step>    the step blocks after its Run succeeded, before it is recorded done
 //	fail_rollback:<step> the step's Rollback fails
+//	hang_rollback:<step> the step's Rollback blocks before it acts until the context ends
 //
 // The environment form is a comma-separated list: "fail:backup,hang:start".
 // When TWENTY_UPGRADED_INJECT_READY names a file, a hang writes "<point> <step>"
@@ -107,7 +108,10 @@ func (in inject) after(ctx context.Context, step string) error {
 	return nil
 }
 
-func (in inject) rollback(step string) error {
+func (in inject) rollback(ctx context.Context, step string) error {
+	if in.has(step, "hang_rollback") {
+		return in.hang(ctx, "hang_rollback", step)
+	}
 	if in.has(step, "fail_rollback") {
 		return fmt.Errorf("%w: fail_rollback %s", ErrInjected, step)
 	}

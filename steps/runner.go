@@ -116,7 +116,7 @@ func (r *txnRunner) rollback(ctx context.Context) error {
 		log := r.u.Log.With("step", name)
 		log.Info("rollback started")
 		start := r.e.now()
-		err := r.inject.rollback(name)
+		err := r.inject.rollback(ctx, name)
 		if err == nil {
 			err = s.Rollback(ctx, r.u)
 		}

@@ -1,0 +1,226 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/envfile"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
+)
+
+// world is a fake Twenty install kept in a JSON file, so a crashed helper
+// process and the test that resumes after it see the same install. It models
+// what matters for consistency: which version runs, which version the
+// database was migrated to, what is checked out (source mode) and the
+// backups. The .env is a real file rewritten by the real envfile code.
+type world struct {
+	Running    string            `json:"running"`     // "" = stopped
+	DB         string            `json:"db"`          // version the data was migrated to
+	CheckedOut string            `json:"checked_out"` // source mode
+	Built      string            `json:"built"`       // source mode: version of the build output
+	Backups    map[string]string `json:"backups"`     // id → DB version saved
+	Log        []string          `json:"log"`         // every argv run, in order
+}
+
+type fakeInstall struct {
+	dir, envPath, worldPath string
+	stateDir                string
+	mode                    string
+	failArgv                string // a command containing this fails
+}
+
+func newFakeInstall(t testing.TB, dir, mode string) *fakeInstall {
+	f := &fakeInstall{dir: dir, envPath: filepath.Join(dir, ".env"), worldPath: filepath.Join(dir, "world.json"),
+		stateDir: filepath.Join(dir, "state"), mode: mode}
+	if _, err := os.Stat(f.worldPath); err == nil {
+		return f
+	}
+	must(t, os.WriteFile(f.envPath, []byte("# Twenty\nTAG=v1.0.0\nENCRYPTION_KEY=k\n"), 0o600))
+	f.save(t, world{Running: "v1.0.0", DB: "v1.0.0", CheckedOut: "v1.0.0", Built: "v1.0.0", Backups: map[string]string{}})
+	return f
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *fakeInstall) load(t testing.TB) world {
+	b, err := os.ReadFile(f.worldPath)
+	must(t, err)
+	var w world
+	must(t, json.Unmarshal(b, &w))
+	return w
+}
+
+func (f *fakeInstall) save(t testing.TB, w world) {
+	b, _ := json.Marshal(w)
+	must(t, os.WriteFile(f.worldPath, b, 0o600))
+}
+
+func (f *fakeInstall) config() config.Config {
+	cfg := config.Default()
+	cfg.Install.Mode = f.mode
+	cfg.Install.Dir = f.dir
+	cfg.Install.EnvFile = f.envPath
+	cfg.Install.ComposeCommand = []string{"docker", "compose"}
+	cfg.Daemon.StateDir = f.stateDir
+	cfg.Hooks.PreUpgrade = []string{"hook", "pre"}
+	cfg.Hooks.OnRollback = []string{"hook", "rollback"}
+	return cfg
+}
+
+func maxV(a, b string) string {
+	if version.MustParse(a).Less(version.MustParse(b)) {
+		return b
+	}
+	return a
+}
+
+// runner answers like docker, compose and git would, changing the world.
+func (f *fakeInstall) runner(t testing.TB) *proc.Fake {
+	return &proc.Fake{Respond: func(c proc.Cmd) (proc.Result, error) {
+		w := f.load(t)
+		defer func() { f.save(t, w) }()
+		s := strings.Join(c.Argv, " ")
+		w.Log = append(w.Log, s)
+		if f.failArgv != "" && strings.Contains(s, f.failArgv) {
+			return proc.Fail(c, 1, "fake failure of "+f.failArgv)
+		}
+		tag, _, _ := envfile.GetFile(f.envPath, "TAG")
+		out := ""
+		switch {
+		case strings.HasSuffix(s, " ps -q server"), strings.HasSuffix(s, " ps -q worker"):
+			if w.Running != "" {
+				out = "cid\n"
+			}
+		case strings.Contains(s, "docker inspect --format {{.Image}}\n"):
+			out = "sha256:" + w.Running + "\nAPP_VERSION=" + w.Running + "\n"
+		case strings.Contains(s, "docker inspect --format {{.Image}} {{.Config.Image}}"):
+			out = "sha256:" + w.Running + " twentycrm/twenty:" + w.Running
+		case strings.Contains(s, "postgres --version"):
+			out = "postgres (PostgreSQL) 16.4"
+		case strings.Contains(s, " up -d"):
+			v := tag
+			if f.mode == "source" {
+				v = w.Built
+			}
+			w.Running, w.DB = v, maxV(w.DB, v)
+		case strings.Contains(s, " stop server worker"), strings.HasSuffix(s, " down"):
+			w.Running = ""
+		case strings.Contains(s, "tag --points-at HEAD"):
+			out = w.CheckedOut
+		case strings.Contains(s, "rev-parse HEAD"):
+			out = "commit-" + w.CheckedOut
+		case strings.Contains(s, "rev-parse --verify --quiet refs/tags/twenty/"):
+			return proc.Fail(c, 1, "")
+		case strings.Contains(s, " checkout "):
+			ref := c.Argv[len(c.Argv)-1]
+			w.CheckedOut = strings.TrimPrefix(strings.TrimPrefix(ref, "commit-"), "refs/tags/")
+		case s == "yarn build":
+			w.Built = w.CheckedOut
+		case s == "yarn database:migrate:prod":
+			w.DB = maxV(w.DB, w.CheckedOut)
+		}
+		return proc.Result{Stdout: []byte(out)}, nil
+	}}
+}
+
+// fakeBackups saves and restores the world's database version.
+type fakeBackups struct {
+	t testing.TB
+	f *fakeInstall
+}
+
+func (b fakeBackups) Create(_ context.Context, m BackupMeta) (BackupSet, error) {
+	w := b.f.load(b.t)
+	if w.Running != "" {
+		return BackupSet{}, errors.New("fake backup: writers still running")
+	}
+	id := fmt.Sprintf("set-%d", len(w.Backups)+1)
+	w.Backups[id] = w.DB
+	b.f.save(b.t, w)
+	return BackupSet{ID: id, Dir: filepath.Join(b.f.dir, id), Size: 42}, nil
+}
+
+func (b fakeBackups) Restore(_ context.Context, id string, o RestoreOptions) error {
+	w := b.f.load(b.t)
+	v, ok := w.Backups[id]
+	if !ok {
+		return fmt.Errorf("fake restore: no set %s", id)
+	}
+	w.Running, w.DB = "", v
+	w.Log = append(w.Log, "restore "+id)
+	b.f.save(b.t, w)
+	return nil
+}
+
+func (b fakeBackups) Prune(protect ...string) ([]string, error) { return nil, nil }
+func (b fakeBackups) CheckSpace(context.Context) error          { return nil }
+
+// fakeGate passes when the world runs want on data migrated to want.
+type fakeGate struct {
+	t testing.TB
+	f *fakeInstall
+}
+
+func (g fakeGate) Wait(_ context.Context, want version.V, _ time.Time) error {
+	w := g.f.load(g.t)
+	if w.Running != want.String() || w.DB != want.String() {
+		return fmt.Errorf("fake gate: running %q on data of %q, want %s", w.Running, w.DB, want)
+	}
+	return nil
+}
+
+// recObserver records phases.
+type recObserver struct{ phases []string }
+
+func (o *recObserver) Phase(_ *state.Txn, p string)                  { o.phases = append(o.phases, p) }
+func (o *recObserver) StepDone(string, string, time.Duration, error) {}
+func (o *recObserver) BackupDone(int64, time.Duration, time.Time)    {}
+func (o *recObserver) Finished(state.Entry)                          {}
+
+func (f *fakeInstall) engine(t testing.TB, obs Observer) (*Engine, *state.Store) {
+	st, err := state.Open(f.stateDir)
+	must(t, err)
+	return New(f.config(), Deps{Runner: f.runner(t), Store: st, Backups: fakeBackups{t, f}, Gate: fakeGate{t, f}, Observer: obs}), st
+}
+
+// converged checks the install ended on exactly one version, with its data.
+func (f *fakeInstall) converged(t testing.TB, want string) {
+	t.Helper()
+	w := f.load(t)
+	tag, _, _ := envfile.GetFile(f.envPath, "TAG")
+	if w.Running != want || w.DB != want {
+		t.Errorf("world runs %q on data of %q, want %s on %s", w.Running, w.DB, want, want)
+	}
+	if f.mode == "compose" && tag != want {
+		t.Errorf(".env TAG=%s, want %s", tag, want)
+	}
+	if f.mode == "source" && (w.CheckedOut != want || w.Built != want) {
+		t.Errorf("checked out %s built %s, want %s", w.CheckedOut, w.Built, want)
+	}
+}
+
+type (
+	procCmd    = proc.Cmd
+	procResult = proc.Result
+)
+
+type runnerFunc func(ctx context.Context, c proc.Cmd) (proc.Result, error)
+
+func (f runnerFunc) Run(ctx context.Context, c proc.Cmd) (proc.Result, error) { return f(ctx, c) }
+
+func writeFile(p, s string) error { return os.WriteFile(p, []byte(s), 0o600) }
