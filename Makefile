@@ -48,7 +48,7 @@ bench: $(BENCH_TARGETS)
 
 ci-deps: $(CI_DEPS)
 
-FUZZ_TARGETS := ./internal/version:FuzzParseTag ./internal/config:FuzzParse
+FUZZ_TARGETS := ./internal/version:FuzzParseTag ./internal/config:FuzzParse ./steps/envfile:FuzzSet
 fuzz:
 	@for t in $(FUZZ_TARGETS) $(EXTRA_FUZZ); do \
 	  pkg=$${t%%:*}; name=$${t##*:}; \
