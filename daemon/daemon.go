@@ -143,6 +143,8 @@ type liveState struct {
 	lastCheck  time.Time
 	checkErr   string
 	failures   int // consecutive failed checks (back-off)
+	failedTo   version.V
+	failedAt   time.Time
 	decision   decision
 	txn        *state.Txn
 	phase      string

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/daemon"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 )
 
 // Run is the service: resume an open transaction, serve HTTP on ln (nil: no
@@ -86,13 +88,31 @@ func (d *Daemon) cycle(ctx context.Context, stopping func()) time.Duration {
 		return d.checkFailed(err)
 	}
 	dec := d.publish(res)
-	if dec.Next.IsZero() || p.upgrader == nil || ctx.Err() != nil {
+	if dec.Next.IsZero() || p.upgrader == nil || ctx.Err() != nil || d.recentlyFailed(dec.Next, cfg.Release.CheckInterval) {
 		return d.untilNext(dec, interval)
 	}
 	if ok := d.upgrade(ctx, p.upgrader, dec.Next, stopping); ok {
 		return 0 // continue a sequential path, or confirm the new version
 	}
+	d.mu.Lock()
+	d.st.failedTo, d.st.failedAt = dec.Next, d.deps.Now()
+	d.mu.Unlock()
 	return interval
+}
+
+// recentlyFailed keeps a check-now (SIGUSR1, POST /api/v1/check) from
+// retrying a version whose transaction just failed: the engine's
+// bad-versions list stops a rolled-back release for good, and a release
+// that failed before any change waits one check_interval.
+func (d *Daemon) recentlyFailed(v version.V, interval time.Duration) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.st.failedTo != v || d.deps.Now().Sub(d.st.failedAt) >= interval {
+		return false
+	}
+	d.st.waiting = v.String() + " failed at " + d.st.failedAt.UTC().Format(time.RFC3339) + "; not retried before " +
+		d.st.failedAt.Add(interval).UTC().Format(time.RFC3339)
+	return true
 }
 
 // check runs one release check under the check timeout; the heartbeat budget

@@ -73,8 +73,12 @@ func (d *Daemon) idleStatus(extra string) string {
 		return "rollback failed: manual recovery needed (run twenty-upgraded status)"
 	}
 	parts := []string{"idle"}
-	if !d.st.nextWindow.IsZero() {
-		parts = append(parts, "next window "+d.st.nextWindow.UTC().Format("2006-01-02 15:04")+" UTC")
+	switch nw := d.st.nextWindow; {
+	case nw.IsZero():
+	case !nw.After(d.deps.Now()):
+		parts = append(parts, "in the window")
+	default:
+		parts = append(parts, "next window "+nw.UTC().Format("2006-01-02 15:04")+" UTC")
 	}
 	if r := d.st.last; r != nil {
 		dec := d.st.decision
