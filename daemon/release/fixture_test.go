@@ -129,3 +129,31 @@ func TestFileSourceDemo(t *testing.T) {
 		t.Errorf("got %d releases from %s", len(got), src.Name())
 	}
 }
+
+// BenchmarkUnchangedCheck measures one check of an unchanged feed (the
+// daemon's steady state): one conditional request answered 304.
+func BenchmarkUnchangedCheck(b *testing.B) {
+	srv := releasetest.Start(b)
+	for _, cfg := range []config.Release{
+		{Source: "dockerhub", URL: srv.URL, Image: releasetest.Image},
+		{Source: "github", URL: srv.URL, GithubRepo: releasetest.GitHubRepo},
+	} {
+		b.Run(cfg.Source, func(b *testing.B) {
+			var n int
+			src, err := release.New(cfg, "", counting(&n))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := src.Releases(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			n = 0
+			for b.Loop() {
+				if _, err := src.Releases(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)/float64(b.N), "requests/check")
+		})
+	}
+}
