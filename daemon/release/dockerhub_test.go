@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -133,5 +134,22 @@ func TestSplitImage(t *testing.T) {
 		if got := strings.TrimSpace(ns + " " + repo); got != want || (err != nil) != (want == "") {
 			t.Errorf("splitImage(%q) = %q, %v; want %q", in, got, err, want)
 		}
+	}
+}
+
+// Aliases are dropped with one log line each per source, not one per check.
+func TestDroppedTagLoggedOnce(t *testing.T) {
+	srv := httptest.NewServer(noETag(releasetest.NewFeed(tags("v1.0.0", "latest", "v1.7")...)))
+	defer srv.Close()
+	var buf strings.Builder
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	src, _ := New(config.Release{Source: "dockerhub", URL: srv.URL, Image: "twentycrm/twenty"}, "", Options{Logger: log, FullRefresh: time.Nanosecond})
+	for range 3 {
+		if rels, err := src.Releases(context.Background()); err != nil || len(rels) != 1 {
+			t.Fatalf("%v %v", rels, err)
+		}
+	}
+	if n := strings.Count(buf.String(), "tag=latest"); n != 1 || !strings.Contains(buf.String(), `reason="not a release version`) {
+		t.Fatalf("%d lines for latest:\n%s", n, buf.String())
 	}
 }

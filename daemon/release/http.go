@@ -108,10 +108,6 @@ func retryable(err error) bool {
 func (f *fetcher) backoff(ctx context.Context, attempt int) error {
 	ceiling := f.opts.RetryDelay << min(attempt-1, 10)
 	d := time.Duration(rand.Int64N(int64(ceiling) + 1))
-	if f.opts.sleep != nil {
-		f.opts.sleep(d)
-		return ctx.Err()
-	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

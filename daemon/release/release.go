@@ -58,19 +58,18 @@ type RequestInfo struct {
 
 // Options tune the network sources. The zero value is usable.
 type Options struct {
-	Client         *http.Client        // nil: a client with this package's timeouts
-	Logger         *slog.Logger        // nil: discard
-	UserAgent      string              // "": "twenty-upgraded"
-	MaxBytes       int64               // cap on one response body; 0: 8 MiB
-	Retries        int                 // extra tries on network errors, 5xx and 429; 0: 3; negative: none
-	RequestTimeout time.Duration       // per request; 0: 30s
-	RetryDelay     time.Duration       // first backoff step (full jitter, doubling); 0: 500ms
-	MaxPages       int                 // cap on followed "next" pages; 0: 100
-	FullRefresh    time.Duration       // Docker Hub/GitHub: walk every page at least this often; 0: 24h
-	ConfigDir      string              // folder a relative release.file is read from
-	Now            func() time.Time    // nil: time.Now
-	OnRequest      func(RequestInfo)   // called after every HTTP request (optional)
-	sleep          func(time.Duration) // tests only
+	Client         *http.Client      // nil: a client with this package's timeouts
+	Logger         *slog.Logger      // nil: discard
+	UserAgent      string            // "": "twenty-upgraded"
+	MaxBytes       int64             // cap on one response body; 0: 8 MiB
+	Retries        int               // extra tries on network errors, 5xx and 429; 0: 3; negative: none
+	RequestTimeout time.Duration     // per request; 0: 30s
+	RetryDelay     time.Duration     // first backoff step (full jitter, doubling); 0: 500ms
+	MaxPages       int               // cap on followed "next" pages; 0: 100
+	FullRefresh    time.Duration     // Docker Hub/GitHub: walk every page at least this often; 0: 24h
+	ConfigDir      string            // folder a relative release.file is read from
+	Now            func() time.Time  // nil: time.Now
+	OnRequest      func(RequestInfo) // called after every HTTP request (optional)
 }
 
 func (o Options) withDefaults() Options {
