@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/twenty-upgraded/twenty-upgraded/contrib/sandbox/internal/pgwire"
+)
+
+// appQuery is what the app reads on every request: the old release fails on a
+// schema it does not know (after a half-applied migration).
+const appQuery = `SELECT count(*) FROM core.workspace; SELECT id, name, email FROM ` + ws + `.person ORDER BY id LIMIT 1`
+
+// serverMain migrates (unless disabled), then serves until SIGTERM.
+func serverMain(ctx context.Context, cfg config) int {
+	logf("Starting Twenty %s (sandbox simulator, mode %q)", cfg.version, cfg.mode)
+	if !cfg.noMigrations {
+		if code := migrateOnStart(ctx, cfg); code != 0 {
+			return code
+		}
+	}
+	srv := &http.Server{Addr: cfg.addr, Handler: routes(cfg), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	logf("Nest application successfully started on %s", cfg.addr)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logf("Error: %v", err)
+		return 1
+	}
+	return 0
+}
+
+func migrateOnStart(ctx context.Context, cfg config) int {
+	c, err := connectRetry(ctx, cfg.dbURL, 60*time.Second)
+	if err != nil {
+		logf("Upgrade failed: %v", err)
+		return 1
+	}
+	defer c.Close()
+	logf("Running upgrade to %s", cfg.version)
+	err = upgrade(ctx, cfg, c)
+	switch {
+	case err != nil:
+		logf("Upgrade failed: %v", err)
+		return 1
+	case cfg.mode == modeGraphQLBroken:
+		logf("Upgrade completed with errors: 1 workspace failure(s)")
+		logf("Upgrade completed with 1 workspace failure(s)")
+	default:
+		logf("Successfully migrated DB!")
+	}
+	return 0
+}
+
+func routes(cfg config) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { healthy(w, cfg, nil) })
+	mux.HandleFunc("GET /healthz/database", func(w http.ResponseWriter, r *http.Request) {
+		healthy(w, cfg, withDB(r.Context(), cfg, func(c *pgwire.Conn) error { _, err := c.Query(r.Context(), appQuery); return err }))
+	})
+	mux.HandleFunc("GET /healthz/worker", func(w http.ResponseWriter, r *http.Request) {
+		healthy(w, cfg, withDB(r.Context(), cfg, func(c *pgwire.Conn) error { return workerFresh(r.Context(), c, cfg.workerMaxAge) }))
+	})
+	mux.HandleFunc("GET /healthz/redis", func(w http.ResponseWriter, r *http.Request) { healthy(w, cfg, pingRedis(r.Context(), cfg.redisURL)) })
+	mux.HandleFunc("GET /client-config", func(w http.ResponseWriter, r *http.Request) {
+		v := cfg.version.String()
+		if cfg.mode == modeWrongVersion {
+			v = cfg.reported
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"appVersion": v, "isMultiWorkspaceEnabled": false, "signInPrefilled": false})
+	})
+	mux.HandleFunc("POST /graphql", func(w http.ResponseWriter, r *http.Request) { graphql(w, r, cfg) })
+	mux.HandleFunc("POST /files", func(w http.ResponseWriter, r *http.Request) { upload(w, r, cfg) })
+	mux.HandleFunc("GET /files/{name}", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, filepath.Join(cfg.storage, "workspace-sandbox", filepath.Base(r.PathValue("name"))))
+	})
+	return mux
+}
+
+func healthy(w http.ResponseWriter, cfg config, err error) {
+	switch {
+	case cfg.mode == modeUnhealthy:
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "error", "error": "service unavailable"})
+	case err != nil:
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "error", "error": err.Error()})
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "info": map[string]any{}, "error": map[string]any{}})
+	}
+}
+
+func withDB(ctx context.Context, cfg config, f func(*pgwire.Conn) error) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := pgwire.Connect(ctx, cfg.dbURL)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return f(c)
+}
+
+func workerFresh(ctx context.Context, c *pgwire.Conn, maxAge time.Duration) error {
+	age, err := c.Value(ctx, `SELECT coalesce(extract(epoch FROM now() - max("beatAt"))::int, -1) FROM core."workerHeartbeat"`)
+	if err != nil {
+		return err
+	}
+	var secs int
+	if _, err := fmt.Sscan(age, &secs); err != nil || secs < 0 {
+		return errors.New("no active worker")
+	}
+	if time.Duration(secs)*time.Second > maxAge {
+		return fmt.Errorf("no active worker: last heartbeat %ds ago", secs)
+	}
+	return nil
+}
+
+func graphql(w http.ResponseWriter, r *http.Request, cfg config) {
+	var req struct {
+		Query string `json:"query"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, gqlError("invalid JSON body: "+err.Error()))
+		return
+	}
+	if cfg.mode == modeGraphQLBroken {
+		writeJSON(w, http.StatusInternalServerError, gqlError("Internal server error"))
+		return
+	}
+	if err := withDB(r.Context(), cfg, func(c *pgwire.Conn) error { _, err := c.Query(r.Context(), appQuery); return err }); err != nil {
+		writeJSON(w, http.StatusInternalServerError, gqlError(err.Error()))
+		return
+	}
+	if strings.Contains(req.Query, "__typename") {
+		writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"__typename": "Query"}})
+		return
+	}
+	writeJSON(w, http.StatusBadRequest, gqlError("the sandbox answers only { __typename }"))
+}
+
+func gqlError(msg string) map[string]any {
+	return map[string]any{"errors": []map[string]any{{"message": msg}}}
+}
+
+// upload stores the request body as a file of the local storage volume.
+func upload(w http.ResponseWriter, r *http.Request, cfg config) {
+	name := filepath.Base(r.URL.Query().Get("name"))
+	if name == "." || name == "/" || name == "" {
+		writeJSON(w, http.StatusBadRequest, gqlError("missing ?name="))
+		return
+	}
+	dir := filepath.Join(cfg.storage, "workspace-sandbox")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		writeJSON(w, http.StatusInternalServerError, gqlError(err.Error()))
+		return
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, name), b, 0o644)
+	}
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, gqlError(err.Error()))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"path": "workspace-sandbox/" + name, "size": len(b)})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// pingRedis sends PING over RESP; no REDIS_URL means no redis to check.
+func pingRedis(ctx context.Context, raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("bad REDIS_URL: %w", err)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "6379")
+	}
+	d := net.Dialer{Timeout: 3 * time.Second}
+	c, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "+PONG") {
+		return fmt.Errorf("redis answered %q", strings.TrimSpace(line))
+	}
+	return nil
+}
