@@ -2,10 +2,141 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/twenty-upgraded/twenty-upgraded/daemon"
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/checker"
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/window"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
+	"github.com/twenty-upgraded/twenty-upgraded/steps"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/backup"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
-// cmdRun is not built yet; its owner replaces this file.
+// cmdRun is the daemon systemd starts: config, lock, metrics registry,
+// listener, then daemon.Run until SIGTERM/SIGINT (ctx). SIGHUP reloads the
+// config, SIGUSR1 checks now.
 func cmdRun(ctx context.Context, e *env, args []string) error {
-	return errors.New("run: not implemented yet")
+	fs := e.newFlags("run", "")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("run takes no arguments")
+	}
+	cfg, err := e.loadConfig()
+	if err != nil {
+		return err
+	}
+	store, err := state.Open(cfg.Daemon.StateDir)
+	if err != nil {
+		return err
+	}
+	lock, err := store.Lock("daemon")
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	d, err := daemon.New(cfg, daemon.Deps{
+		Logger: e.logger, Registerer: reg, Gatherer: reg, Now: e.now, Store: store, Version: Version,
+		NewChecker: func(c config.Config) (daemon.Checker, error) { return newDaemonChecker(e, c, store) },
+		NewUpgrader: func(c config.Config, obs daemon.Observer) (daemon.Upgrader, error) {
+			return newDaemonUpgrader(e, c, store, obs), nil
+		},
+		NewWindow: func(schedule string, d time.Duration) (daemon.Window, error) {
+			w, err := window.New(schedule, d)
+			if err != nil {
+				return nil, err
+			}
+			return w, nil
+		},
+		LoadConfig: func() (config.Config, error) { return config.Load(e.configPath) },
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Daemon.Listen)
+	if err != nil {
+		return fmt.Errorf("daemon.listen %q: %w (is another daemon running, or is the address wrong?)", cfg.Daemon.Listen, err)
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
+	go forwardSignals(ctx, sigs, d)
+	e.logger.Info("daemon starting", "version", Version, "listen", ln.Addr().String(), "state_dir", store.Dir)
+	return d.Run(ctx, ln)
+}
+
+func forwardSignals(ctx context.Context, sigs <-chan os.Signal, d *daemon.Daemon) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case s := <-sigs:
+			switch s {
+			case syscall.SIGHUP:
+				_ = d.Reload() // logged and shown in STATUS= by Reload
+			case syscall.SIGUSR1:
+				d.CheckNow()
+			}
+		}
+	}
+}
+
+// daemonChecker adapts daemon/checker to the daemon's Checker interface.
+type daemonChecker struct{ c *checker.Checker }
+
+func newDaemonChecker(e *env, cfg config.Config, store *state.Store) (daemon.Checker, error) {
+	c, err := checker.New(cfg, checker.Deps{Store: store, Logger: e.logger, Now: e.now})
+	if err != nil {
+		return nil, err
+	}
+	return daemonChecker{c}, nil
+}
+
+func (a daemonChecker) Check(ctx context.Context) (daemon.CheckResult, error) {
+	res, err := a.c.Check(ctx)
+	if err != nil {
+		return daemon.CheckResult{Requests: res.Requests}, err
+	}
+	p := res.Plan
+	out := daemon.CheckResult{Current: p.Current, Newest: p.Newest, Target: p.Target, Path: p.Path,
+		Warnings: p.Warnings, Requests: res.Requests}
+	for _, h := range p.Held {
+		out.Held = append(out.Held, daemon.Held{Version: h.Version, Code: h.Code, Reason: h.Reason, Approvable: h.Approvable})
+	}
+	if p.Approval != nil {
+		out.ApprovalTarget, out.ApprovalPath = p.Approval.Target, p.Approval.Path
+	}
+	return out, nil
+}
+
+// daemonUpgrader adapts steps.Engine to the daemon's Upgrader interface.
+type daemonUpgrader struct{ eng *steps.Engine }
+
+func newDaemonUpgrader(e *env, cfg config.Config, store *state.Store, obs daemon.Observer) daemon.Upgrader {
+	eng := steps.New(cfg, steps.Deps{Runner: proc.Exec{}, Store: store, Backups: backup.New(cfg, proc.Exec{}, e.logger),
+		Logger: e.logger, Now: e.now, Observer: obs})
+	return daemonUpgrader{eng}
+}
+
+func (a daemonUpgrader) Upgrade(ctx context.Context, to version.V, trigger string) (state.Entry, error) {
+	return a.eng.Upgrade(ctx, to, steps.Options{Trigger: trigger})
+}
+
+func (a daemonUpgrader) Resume(ctx context.Context) (bool, state.Entry, error) {
+	return a.eng.Resume(ctx)
 }
