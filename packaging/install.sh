@@ -33,7 +33,7 @@ sed -e "s#/usr/bin/twenty-upgraded#$PREFIX/bin/twenty-upgraded#g" \
 	packaging/systemd/twenty-upgraded.service >"$unitdir/twenty-upgraded.service"
 chmod 0644 "$unitdir/twenty-upgraded.service"
 install -m 0644 packaging/tmpfiles.d/twenty-upgraded.conf "$tmpfilesdir/twenty-upgraded.conf"
-gzip -9n <packaging/twenty-upgraded.1 >"$mandir/twenty-upgraded.1.gz"
+packaging/manpage.sh "$BIN" | gzip -9n >"$mandir/twenty-upgraded.1.gz"
 chmod 0644 "$mandir/twenty-upgraded.1.gz"
 install -m 0644 twenty-upgraded.toml.example "$docdir/twenty-upgraded.toml.example"
 install -m 0644 docs/install.md "$docdir/install.md"
