@@ -20,8 +20,9 @@ MAX_EXPOSURE ?= 5.0
 .PHONY: nfpm package install packaging-test unit-check package-stage
 CI_DEPS      += nfpm
 TEST_TARGETS += packaging-test
-# lintian checks the .deb, rpm reads the .rpm back (both optional in the tests).
-APT_PACKAGES += lintian rpm
+# lintian checks the .deb, rpm reads the .rpm back, shellcheck the scripts
+# (each optional in the tests: skipped with a reason when missing).
+APT_PACKAGES += lintian rpm shellcheck
 
 nfpm: $(NFPM)
 $(NFPM):
@@ -57,6 +58,9 @@ unit-check: build
 	packaging/test/unit-check.sh $(BIN) $(MAX_EXPOSURE)
 
 packaging-test: unit-check package
+	@if command -v shellcheck >/dev/null 2>&1; then \
+	  shellcheck -s sh -S warning packaging/*.sh packaging/test/*.sh dist/scripts/* && echo "shellcheck: ok"; \
+	else echo "shellcheck: SKIP: not installed (apt-get install shellcheck)"; fi
 	packaging/test/manpage.sh $(BIN)
 	packaging/test/install-test.sh $(BIN)
 	packaging/test/package-test.sh dist
