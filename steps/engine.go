@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
@@ -99,7 +100,7 @@ func (e *Engine) notBad(to version.V) error {
 		return err
 	}
 	if reason, ok := bad[to]; ok {
-		return fmt.Errorf("%w: %s failed here before (%s) and is in bad-versions; delete its line from %s to allow it again", outcome.ErrHeld, to, reason, "bad-versions in daemon.state_dir")
+		return fmt.Errorf("%w: %s failed here before (%s) and is in bad-versions; delete its line from %s to allow it again", outcome.ErrHeld, to, reason, filepath.Join(e.cfg.Daemon.StateDir, "bad-versions"))
 	}
 	return nil
 }

@@ -98,8 +98,8 @@ func recovery(u *Upgrade, rbErr error) string {
 		u.Txn.ID, u.From, u.To, u.Txn.Step, rbErr)
 	b.WriteString("Fix the cause, then run `twenty-upgraded rollback` (it resumes the rollback; every action is safe to repeat).\nOr by hand:\n")
 	c := u.Compose
+	fmt.Fprintf(&b, "  %s\n", q(c.Args("stop", u.Cfg.Install.ServerService, u.Cfg.Install.WorkerService)))
 	if u.Txn.Mode == "source" {
-		fmt.Fprintf(&b, "  %s\n", q(c.Args("down")))
 		if old := u.Fact(FactOldCommit); old != "" {
 			fmt.Fprintf(&b, "  %s\n", q([]string{"git", "-C", u.Cfg.Install.Dir, "checkout", "--force", old}))
 		}
@@ -108,8 +108,6 @@ func recovery(u *Upgrade, rbErr error) string {
 				fmt.Fprintf(&b, "  (cd %s && %s)\n", q([]string{u.Cfg.Install.Dir}), q(argv))
 			}
 		}
-	} else {
-		fmt.Fprintf(&b, "  %s\n", q(c.Args("stop", u.Cfg.Install.ServerService, u.Cfg.Install.WorkerService)))
 	}
 	if id := u.Fact(FactBackupID); id != "" {
 		fmt.Fprintf(&b, "  twenty-upgraded restore %s   # database, files and .env from %s\n", id, u.Fact(FactBackupDir))

@@ -9,13 +9,17 @@ import (
 )
 
 // sourcePlan is the seed guide's sequence with the transaction around it:
-// preflight → fetch → stop (down) → backup → checkout → clean → install →
-// build → migrate → flush_cache → up → health → commit.
+// preflight → fetch → stop → backup → checkout → clean → install → build →
+// migrate → flush_cache → up → health → commit.
+//
+// stop stops the writers (server and worker) rather than the guide's
+// `down`: the database must stay up for the backup, for migrate (run on the
+// host) and for a restore.
 func sourcePlan() plan {
 	return plan{change: StepCheckout, steps: []Step{
 		step{name: StepPreflight, run: sourcePreflight, undo: nothingToUndo}, // reads only
 		step{name: StepFetch, run: sourceFetch, undo: nothingToUndo},         // fetched objects change no checkout
-		step{name: StepStop, run: sourceDown, undo: sourceStartOld},
+		step{name: StepStop, run: sourceStop, undo: sourceStartOld},
 		backupStep(),
 		step{name: StepCheckout, run: sourceCheckout, undo: sourceRebuildOld},
 		// clean, install and build change only the build output, which the
@@ -69,13 +73,12 @@ func sourceFetch(ctx context.Context, u *Upgrade) error {
 	return fmt.Errorf("neither tag twenty/%s nor %s exists in %s after fetching", u.To, u.To, u.Cfg.Install.Dir)
 }
 
-func sourceDown(ctx context.Context, u *Upgrade) error {
+func sourceStop(ctx context.Context, u *Upgrade) error {
 	u.markTime(FactStoppedAt)
 	if err := u.Persist(); err != nil {
 		return err
 	}
-	_, err := u.run(ctx, u.Compose.Cmd(u.Cfg.Timeouts.Stop, "down"))
-	return err
+	return u.stopServer(ctx)
 }
 
 // sourceStartOld undoes down: the old commit (rebuilt by the checkout's
@@ -157,7 +160,6 @@ func sourceUpStep(ctx context.Context, u *Upgrade) error {
 	return err
 }
 
-func sourceDownUndo(ctx context.Context, u *Upgrade) error {
-	_, err := u.run(ctx, u.Compose.Cmd(u.Cfg.Timeouts.Stop, "down"))
-	return err
-}
+// sourceDownUndo undoes up: the writers stop again (the database restore
+// and the old build follow).
+func sourceDownUndo(ctx context.Context, u *Upgrade) error { return u.stopServer(ctx) }

@@ -2,10 +2,38 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 )
 
-// cmdRollback is not built yet; its owner replaces this file.
+// cmdRollback puts back the state before the last transaction: it resumes
+// the rollback of an open (interrupted or rollback_failed) transaction, or
+// undoes the last committed one from its backup.
 func cmdRollback(ctx context.Context, e *env, args []string) error {
-	return errors.New("rollback: not implemented yet")
+	fs := e.newFlags("rollback", "")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("rollback takes no arguments")
+	}
+	cfg, err := e.loadConfig()
+	if err != nil {
+		return err
+	}
+	store, err := state.Open(cfg.Daemon.StateDir)
+	if err != nil {
+		return err
+	}
+	lock, err := store.Lock("rollback")
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	en, err := newEngine(e, cfg, store).Rollback(ctx)
+	if en.ID != "" {
+		fmt.Fprintln(e.stdout, describe(en))
+	}
+	return err
 }

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/envfile"
+)
+
+// The CLI tests put fake docker, git and yarn on PATH: symlinks to this test
+// binary, which init() turns into the fake tool. Each records its argv into
+// $FAKE_DIR/argv.log and keeps a tiny install in $FAKE_DIR/world.json.
+func init() {
+	switch name := filepath.Base(os.Args[0]); name {
+	case "docker", "git", "yarn":
+		os.Exit(fakeTool(name, os.Args[1:]))
+	}
+}
+
+type fakeWorld struct {
+	Running    string `json:"running"`
+	CheckedOut string `json:"checked_out"`
+	Built      string `json:"built"`
+}
+
+func loadWorld(dir string) fakeWorld {
+	var w fakeWorld
+	b, _ := os.ReadFile(filepath.Join(dir, "world.json"))
+	_ = json.Unmarshal(b, &w)
+	return w
+}
+
+func saveWorld(dir string, w fakeWorld) {
+	b, _ := json.Marshal(w)
+	_ = os.WriteFile(filepath.Join(dir, "world.json"), b, 0o600)
+}
+
+func fakeTool(name string, args []string) int {
+	dir := os.Getenv("FAKE_DIR")
+	line := name + " " + strings.Join(args, " ")
+	if tag := os.Getenv("TAG"); tag != "" {
+		line = "TAG=" + tag + " " + line
+	}
+	f, _ := os.OpenFile(filepath.Join(dir, "argv.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	fmt.Fprintln(f, line)
+	f.Close()
+	w := loadWorld(dir)
+	defer func() { saveWorld(dir, w) }()
+	s := strings.Join(args, " ")
+	tag, _, _ := envfile.GetFile(filepath.Join(dir, ".env"), "TAG")
+	out := ""
+	switch {
+	case name == "yarn" && s == "build":
+		w.Built = w.CheckedOut
+	case name == "yarn":
+	case name == "git" && strings.Contains(s, "status --porcelain"):
+	case name == "git" && strings.Contains(s, "rev-parse HEAD"):
+		out = "commit-" + w.CheckedOut
+	case name == "git" && strings.Contains(s, "refs/tags/twenty/"):
+		return 1
+	case name == "git" && strings.Contains(s, "tag --points-at HEAD"):
+		out = w.CheckedOut
+	case name == "git" && strings.Contains(s, " checkout "):
+		ref := args[len(args)-1]
+		w.CheckedOut = strings.TrimPrefix(strings.TrimPrefix(ref, "commit-"), "refs/tags/")
+	case name == "git":
+	case strings.HasSuffix(s, "ps -q db"):
+		out = "db-cid"
+	case strings.HasSuffix(s, "ps -q server"), strings.HasSuffix(s, "ps -q worker"):
+		if w.Running != "" {
+			out = "cid"
+		}
+	case strings.Contains(s, "{{.Config.Env}}"):
+		out = "sha256:img-" + w.Running + "\nAPP_VERSION=" + w.Running
+	case strings.Contains(s, "{{.Config.Image}}"):
+		out = "sha256:img-" + w.Running + " twentycrm/twenty:" + w.Running
+	case strings.Contains(s, "{{.State.Status}}"):
+		out = "running healthy"
+	case strings.Contains(s, "pull") && os.Getenv("TAG") == os.Getenv("FAKE_MISSING"):
+		fmt.Fprintln(os.Stderr, "manifest unknown")
+		return 1
+	case strings.Contains(s, " up -d"):
+		w.Running = tag
+		if strings.Contains(s, "--build") {
+			w.Running = w.Built
+		}
+	case strings.Contains(s, " stop server worker"), strings.HasSuffix(s, " down"):
+		w.Running = ""
+	case strings.Contains(s, "upgrade:status"):
+		out = "Instance: Up to date\n1 up to date, 0 behind, 0 failed"
+	case strings.Contains(s, "--version"):
+		out = "postgres (PostgreSQL) 16.4"
+	case strings.Contains(s, "pg_database_size"):
+		out = "1000"
+	case strings.Contains(s, "current_setting('server_version')"):
+		out = "16.4\t160004"
+	case strings.Contains(s, "select datname"):
+		out = "default"
+	case strings.Contains(s, "query_to_xml"):
+		out = "public.person\t3"
+	case strings.Contains(s, "pg_dump"):
+		out = "fake dump"
+	}
+	fmt.Println(out)
+	return 0
+}
+
+// fakeTwenty answers the health endpoints from the fake world: a version in
+// $FAKE_BROKEN starts but its database check fails.
+func fakeTwenty(t *testing.T, dir, broken string) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w := loadWorld(dir)
+		switch {
+		case w.Running == "":
+			rw.WriteHeader(http.StatusBadGateway)
+		case r.URL.Path == "/healthz/database" && w.Running == broken:
+			rw.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(rw, `{"status":"error"}`)
+		case r.URL.Path == "/graphql":
+			fmt.Fprint(rw, `{"data":{"__typename":"Query"}}`)
+		case r.URL.Path == "/client-config":
+			fmt.Fprintf(rw, `{"appVersion":%q}`, w.Running)
+		default:
+			fmt.Fprint(rw, `{"status":"ok"}`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// fakeInstall writes a config, .env and world, and puts the fakes on PATH.
+func fakeInstall(t *testing.T, mode, broken string) (dir, cfgPath string) {
+	dir = t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	must(t, os.Mkdir(bin, 0o700))
+	for _, tool := range []string{"docker", "git", "yarn"} {
+		must(t, os.Symlink(os.Args[0], filepath.Join(bin, tool)))
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("FAKE_DIR", dir)
+	t.Setenv("FAKE_MISSING", "v1.9.9")
+	must(t, os.WriteFile(filepath.Join(dir, ".env"), []byte("# Twenty\nTAG=v1.0.0\nAPP_SECRET=s\n"), 0o600))
+	saveWorld(dir, fakeWorld{Running: "v1.0.0", CheckedOut: "v1.0.0", Built: "v1.0.0"})
+	url := fakeTwenty(t, dir, broken)
+	cfgPath = filepath.Join(dir, "config.toml")
+	must(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf(`[install]
+mode = %q
+dir = %q
+compose_command = ["docker", "compose"]
+[backup]
+dir = %q
+verify = "none"
+files = "none"
+[health]
+url = %q
+timeout = "1s"
+stable_for = "0s"
+interval = "50ms"
+[daemon]
+state_dir = %q
+`, mode, dir, filepath.Join(dir, "backups"), url, filepath.Join(dir, "state"))), 0o600))
+	return dir, cfgPath
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func argvLog(t *testing.T, dir string) string {
+	b, _ := os.ReadFile(filepath.Join(dir, "argv.log"))
+	return string(b)
+}
+
+func TestUpgradeDryRun(t *testing.T) {
+	dir, cfg := fakeInstall(t, "compose", "")
+	out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.1.0", "--dry-run")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"dry run: compose upgrade v1.0.0 → v1.1.0",
+		"run:  TAG=v1.1.0 docker compose --project-name twenty --project-directory " + dir + " pull server worker",
+		"run:  docker compose --project-name twenty --project-directory " + dir + " stop server worker",
+		"write TAG=v1.1.0 into " + filepath.Join(dir, ".env"),
+		"health gate on v1.1.0",
+		"rollback in reverse order: commit, health, start, switch, backup, stop, pull, preflight",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, out)
+		}
+	}
+	log := argvLog(t, dir)
+	for _, write := range []string{" pull ", " stop ", " up ", "pg_dump"} {
+		if strings.Contains(log, write) {
+			t.Errorf("dry run executed a write (%q):\n%s", write, log)
+		}
+	}
+	if tag, _, _ := envfile.GetFile(filepath.Join(dir, ".env"), "TAG"); tag != "v1.0.0" {
+		t.Errorf("dry run changed TAG to %s", tag)
+	}
+}
+
+func TestUpgradeCompose(t *testing.T) {
+	dir, cfg := fakeInstall(t, "compose", "")
+	out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.1.0", "--yes")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "v1.0.0 → v1.1.0: success") || loadWorld(dir).Running != "v1.1.0" {
+		t.Errorf("out %s world %+v", out, loadWorld(dir))
+	}
+	log := argvLog(t, dir)
+	order := []string{"TAG=v1.1.0 docker compose", "stop server worker", "pg_dump", "up -d", "upgrade:status"}
+	last := -1
+	for _, w := range order {
+		i := strings.Index(log, w)
+		if i < last {
+			t.Errorf("%q out of order in:\n%s", w, log)
+		}
+		last = i
+	}
+	st, _ := state.Open(filepath.Join(dir, "state"))
+	h, _ := st.History()
+	if len(h) != 1 || h[0].Result != "success" || h[0].Backup == "" {
+		t.Errorf("history %+v", h)
+	}
+}
+
+func TestUpgradeBrokenReleaseRollsBack(t *testing.T) {
+	dir, cfg := fakeInstall(t, "compose", "v1.1.0")
+	out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.1.0", "--yes")
+	if code != exitRolledBack {
+		t.Fatalf("exit %d, want 3\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "database: GET /healthz/database: HTTP 503") {
+		t.Errorf("error does not name the failing check:\n%s", errOut)
+	}
+	w := loadWorld(dir)
+	tag, _, _ := envfile.GetFile(filepath.Join(dir, ".env"), "TAG")
+	if w.Running != "v1.0.0" || tag != "v1.0.0" {
+		t.Errorf("after rollback: running %s, TAG %s", w.Running, tag)
+	}
+	if log := argvLog(t, dir); !strings.Contains(log, "docker tag sha256:img-v1.0.0 twentycrm/twenty:v1.0.0") {
+		t.Errorf("old image not pinned:\n%s", log)
+	}
+	// the broken version is now refused: held, exit 4
+	if _, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.1.0", "--yes"); code != exitHeld || !strings.Contains(errOut, "bad-versions") {
+		t.Errorf("retry of a bad version: exit %d %s", code, errOut)
+	}
+}
+
+func TestUpgradeMissingTagChangesNothing(t *testing.T) {
+	dir, cfg := fakeInstall(t, "compose", "")
+	_, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.9.9", "--yes")
+	if code != exitFailed || !strings.Contains(errOut, "manifest unknown") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if log := argvLog(t, dir); strings.Contains(log, " stop ") {
+		t.Errorf("downtime for a missing tag:\n%s", log)
+	}
+}
+
+func TestUpgradeSource(t *testing.T) {
+	dir, cfg := fakeInstall(t, "source", "")
+	out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.1.0", "--yes")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	log := argvLog(t, dir)
+	for _, w := range []string{"git fetch --all --tags", "compose --project-name twenty --project-directory " + dir + " stop server worker",
+		"checkout refs/tags/v1.1.0", "yarn clean", "yarn install", "yarn build", "yarn database:migrate:prod",
+		"yarn command:prod cache:flush", "up -d --build"} {
+		if !strings.Contains(log, w) {
+			t.Errorf("argv log lacks %q:\n%s", w, log)
+		}
+	}
+	if w := loadWorld(dir); w.Running != "v1.1.0" {
+		t.Errorf("world %+v", w)
+	}
+}
+
+func TestUpgradeUsage(t *testing.T) {
+	_, cfg := fakeInstall(t, "compose", "")
+	if _, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "1.2"); code != exitUsage || !strings.Contains(errOut, "--to") {
+		t.Errorf("bad --to: exit %d %s", code, errOut)
+	}
+	if _, errOut, code := runCLI(t, "--config", cfg, "rollback"); code != exitFailed || !strings.Contains(errOut, "nothing to roll back") {
+		t.Errorf("rollback with empty history: exit %d %s", code, errOut)
+	}
+}
