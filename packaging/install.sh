@@ -38,9 +38,11 @@ chmod 0644 "$mandir/twenty-upgraded.1.gz"
 install -m 0644 twenty-upgraded.toml.example "$docdir/twenty-upgraded.toml.example"
 install -m 0644 docs/install.md "$docdir/install.md"
 
-# Alert rules and dashboard, whichever exist (their authors add them).
+# Alert rules and dashboard, whichever exist (their authors add them); not
+# the promtool tests of the rules (*_test.yml).
 for f in contrib/prometheus/*.yml contrib/grafana/*.json; do
 	[ -f "$f" ] || continue
+	case "$f" in *_test.yml) continue ;; esac
 	sub="$sharedir/$(basename "$(dirname "$f")")"
 	install -d -m 0755 "$sub"
 	install -m 0644 "$f" "$sub/"
