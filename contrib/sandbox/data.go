@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -124,4 +125,27 @@ func (s *Stack) FilesChecksum(ctx context.Context) (string, error) {
 	out, err := runArgv(ctx, "docker", "run", "--rm", "--network", "none",
 		"-v", s.Project+"_server-local-data:/data:ro", s.Images.SimBase, "twenty-sim", "checksum", "/data")
 	return strings.TrimSpace(string(out)), err
+}
+
+// DumpDB writes a custom-format pg_dump of the database to w, through
+// `<compose> exec -T db` like the daemon's backup.
+func (s *Stack) DumpDB(ctx context.Context, w io.Writer) error {
+	c := s.composeCmd("exec", "-T", "db", "pg_dump", "-U", "postgres", "-d", "default", "-Fc")
+	c.Stdout = w
+	_, err := run(ctx, c)
+	return err
+}
+
+// RestoreDB drops and recreates the database, then restores a DumpDB dump.
+// Stop server and worker first.
+func (s *Stack) RestoreDB(ctx context.Context, dump []byte) error {
+	for _, sql := range []string{`DROP DATABASE IF EXISTS "default" WITH (FORCE)`, `CREATE DATABASE "default"`} {
+		if _, err := s.Compose(ctx, "exec", "-T", "db", "psql", "-U", "postgres", "-d", "postgres", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+	}
+	if _, err := s.ComposeIn(ctx, dump, "exec", "-T", "db", "pg_restore", "-U", "postgres", "-d", "default", "--exit-on-error"); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	return nil
 }

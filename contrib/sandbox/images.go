@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -77,10 +78,8 @@ func buildImages(ctx context.Context) (*Images, error) {
 	if imgs.SimBase, err = buildSimBase(ctx, work); err != nil {
 		return nil, err
 	}
-	for _, rel := range Releases {
-		if imgs.ByTag[rel.Tag], err = buildRelease(ctx, imgs.SimBase, rel); err != nil {
-			return nil, err
-		}
+	if err := buildReleases(ctx, imgs); err != nil {
+		return nil, err
 	}
 	if imgs.DB, err = buildDB(ctx, work); err != nil {
 		return nil, err
@@ -88,7 +87,26 @@ func buildImages(ctx context.Context) (*Images, error) {
 	if imgs.Redis, err = buildRedis(ctx, work); err != nil {
 		return nil, err
 	}
+	pruneStale(ctx, imgs)
 	return imgs, nil
+}
+
+// pruneStale removes sandbox builds from older sources so they do not pile
+// up; images still used by a container stay (docker refuses, we ignore it).
+func pruneStale(ctx context.Context, imgs *Images) {
+	keep := map[string]bool{imgs.SimBase: true, imgs.DB: true, imgs.Redis: true, DBImage: true, RedisImage: true}
+	for _, ref := range imgs.ByTag {
+		keep[ref] = true
+	}
+	out, err := runArgv(ctx, "docker", "images", "--filter", "label=twenty-upgraded.sandbox=1", "--format", "{{.Repository}}:{{.Tag}}")
+	if err != nil {
+		return
+	}
+	for _, ref := range strings.Fields(string(out)) {
+		if strings.HasPrefix(ref, "twentysandbox/") && !keep[ref] {
+			_, _ = runArgv(ctx, "docker", "rmi", ref)
+		}
+	}
 }
 
 func imageExists(ctx context.Context, ref string) bool {
@@ -137,8 +155,15 @@ func buildSimBase(ctx context.Context, work string) (string, error) {
 	if err := fs.materialise(filepath.Join(dir, "rootfs")); err != nil {
 		return "", err
 	}
-	if err := os.Symlink("twenty-sim", filepath.Join(dir, "rootfs/usr/local/bin/yarn")); err != nil {
-		return "", err
+	// argv[0] dispatch: `yarn command:prod ...`, `yarn worker:prod`, `tar`.
+	for _, link := range []string{"usr/local/bin/yarn", "usr/local/bin/tar", "bin/tar"} {
+		p := filepath.Join(dir, "rootfs", link)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.Symlink("/usr/local/bin/twenty-sim", p); err != nil {
+			return "", err
+		}
 	}
 	return ref, dockerBuild(ctx, ref, dir, `FROM scratch
 COPY rootfs/ /
@@ -147,6 +172,28 @@ WORKDIR /app/packages/twenty-server
 EXPOSE 3000
 CMD ["twenty-sim", "server"]
 `)
+}
+
+// buildReleases builds every release image, three at a time.
+func buildReleases(ctx context.Context, imgs *Images) error {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make([]error, len(Releases))
+	sem := make(chan struct{}, 3)
+	for i, rel := range Releases {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			ref, err := buildRelease(ctx, imgs.SimBase, rel)
+			mu.Lock()
+			imgs.ByTag[rel.Tag], errs[i] = ref, err
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // buildRelease bakes one tag's version and behaviour into ENV over the base.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -144,6 +145,21 @@ func (r *Registry) Unpublish(ctx context.Context, tag string) error {
 func (r *Registry) Forget(ctx context.Context, tag string) error {
 	_, err := runArgv(ctx, "docker", "rmi", r.Image()+":"+tag)
 	return err
+}
+
+// Get fetches a registry API path such as /v2/twentycrm/twenty/tags/list.
+func (r *Registry) Get(ctx context.Context, path string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+r.Addr+path, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, b, err
 }
 
 // Stop ends the registry process and drops the local registry-named tags.

@@ -169,12 +169,16 @@ func (s *Stack) Compose(ctx context.Context, args ...string) ([]byte, error) {
 
 // ComposeIn is Compose with stdin.
 func (s *Stack) ComposeIn(ctx context.Context, stdin []byte, args ...string) ([]byte, error) {
-	argv := append(append(append([]string{}, s.ComposeCmd...), "-p", s.Project), args...)
-	c := proc.Cmd{Argv: argv, Dir: s.Dir, Timeout: s.timeout}
+	c := s.composeCmd(args...)
 	if stdin != nil {
 		c.Stdin = bytes.NewReader(stdin)
 	}
 	return run(ctx, c)
+}
+
+func (s *Stack) composeCmd(args ...string) proc.Cmd {
+	argv := append(append(append([]string{}, s.ComposeCmd...), "-p", s.Project), args...)
+	return proc.Cmd{Argv: argv, Dir: s.Dir, Timeout: s.timeout}
 }
 
 // SetTag rewrites the TAG= line of .env, keeping every other line.

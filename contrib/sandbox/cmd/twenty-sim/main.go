@@ -16,6 +16,7 @@
 //	twenty-sim upgrade-status        yarn command:prod upgrade:status
 //	twenty-sim healthcheck           the compose health check (no curl in scratch)
 //	twenty-sim checksum DIR          sha256 of a folder tree (the files volume)
+//	tar -c|-x [-z] [-f F] [-C DIR]   enough tar to back up and restore the files volume
 package main
 
 import (
@@ -93,6 +94,8 @@ func run(argv []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	switch cmd {
+	case "tar":
+		return tarCmd(argv[1:])
 	case "healthcheck":
 		return healthcheck(getenv("NODE_PORT", "3000"))
 	case "checksum":
@@ -122,6 +125,9 @@ func run(argv []string) int {
 // command maps argv, including Twenty's yarn scripts, to a subcommand.
 func command(argv []string) string {
 	args := argv[1:]
+	if filepath.Base(argv[0]) == "tar" {
+		return "tar"
+	}
 	if filepath.Base(argv[0]) == "yarn" {
 		switch {
 		case len(args) >= 2 && args[0] == "command:prod" && args[1] == "upgrade:status":

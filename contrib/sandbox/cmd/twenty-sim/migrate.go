@@ -62,7 +62,7 @@ func plan(v version.V) []migration {
 	}
 	if !own && version.MustParse("v2.0.0").Less(v) {
 		col := strings.NewReplacer("v", "", ".", "_").Replace(v.String())
-		out = append(out, migration{v, fmt.Sprintf("%d-sync-metadata-%s", 1800000000000+v.Minor*1000+v.Patch, col), fmt.Sprintf(
+		out = append(out, migration{v, fmt.Sprintf("%d-sync-metadata-%s", 1800000000000+v.Major*1000000+v.Minor*1000+v.Patch, col), fmt.Sprintf(
 			`ALTER TABLE %s.company ADD COLUMN "tag_%s" text; INSERT INTO core."workspaceMigration" (name) VALUES ('sync metadata %s');`, ws, col, v)})
 	}
 	return out
