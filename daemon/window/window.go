@@ -2,7 +2,7 @@
 // start opens the window for a fixed duration.
 //
 // It is pure time arithmetic over robfig/cron/v3 schedules (parsed with
-// config.CronParser: five fields or a descriptor such as @daily, optionally
+// config.ParseSchedule: five fields or a descriptor such as @daily, optionally
 // prefixed with CRON_TZ=Zone); callers pass the time in.
 //
 // Occurrences that overlap or touch (a start at or before the previous
@@ -37,14 +37,14 @@ type Window struct {
 	d     time.Duration
 }
 
-// New parses schedule with config.CronParser. The duration must be positive.
+// New parses schedule with config.ParseSchedule. The duration must be positive.
 // "@every" schedules are refused: they are not anchored to the clock, so
 // they name no time of day for a window.
 func New(schedule string, d time.Duration) (Window, error) {
 	if d <= 0 {
 		return Window{}, fmt.Errorf("window.duration: must be positive, got %s", d)
 	}
-	s, err := config.CronParser.Parse(schedule)
+	s, err := config.ParseSchedule(schedule)
 	if err != nil {
 		return Window{}, fmt.Errorf("window.schedule %q: %w (five fields: minute hour day month weekday, optional CRON_TZ=Zone prefix)", schedule, err)
 	}

@@ -45,6 +45,10 @@ func Parse(s string) (V, error) {
 		}
 		n[i] = v
 	}
+	if n == [3]int{} {
+		// v0.0.0 is no release, and it would be the zero value ("unknown").
+		return V{}, fmt.Errorf("%q: %w", s, ErrNotVersion)
+	}
 	return V{n[0], n[1], n[2]}, nil
 }
 

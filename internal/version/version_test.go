@@ -27,7 +27,7 @@ func TestParse(t *testing.T) {
 	}
 	bad := []string{"", "v", "latest", "v2", "v1.7", "1.2.3", "V1.2.3", "v1.2.3-rc1", "v1.2.3+b",
 		"v01.2.3", "v1.02.3", "v1.2.03", "v1..3", "v1.2.", "v-1.2.3", "v1.2.3.4", " v1.2.3", "v1.2.3\n",
-		"v1.2.3;rm", "v1000000.0.0", "v1.2.x", "twenty/v1.2.3", "sdk/v1.2.3", "v１.2.3"}
+		"v1.2.3;rm", "v1000000.0.0", "v1.2.x", "v0.0.0", "twenty/v1.2.3", "sdk/v1.2.3", "v１.2.3"}
 	for _, in := range bad {
 		t.Run("bad "+in, func(t *testing.T) {
 			if v, err := Parse(in); err == nil || !errors.Is(err, ErrNotVersion) {
