@@ -40,7 +40,8 @@ CI_DEPS += sandbox-tools
 
 # For people: bring a stack up on SANDBOX_TAG with every release published,
 # print where everything is, keep the registry running until Ctrl-C, then
-# tear down. `make sandbox-down` cleans up after a killed sandbox-up.
+# tear down. `make sandbox-down` cleans up after a killed sandbox-up, and
+# removes the stacks of test processes that were killed (never a live one's).
 SANDBOX_TAG ?= v1.22.0
 SANDBOX_DIR ?= $(HOME)/.cache/twenty-upgraded-sandbox
 SANDBOX_COMPOSE ?= v2
@@ -50,6 +51,7 @@ sandbox-up: sandbox-tools
 
 sandbox-down:
 	$(GO) run ./contrib/sandbox/cmd/sandboxctl down -dir $(SANDBOX_DIR)
+	$(GO) run ./contrib/sandbox/cmd/sandboxctl gc
 
 # Just the sandbox's own tests (they also run in `make test` via go test ./...).
 sandbox-test: sandbox-tools

@@ -152,7 +152,7 @@ func (s *Stack) writeInstall(tag string) error {
 	}
 	var b bytes.Buffer
 	err := template.Must(template.New("env").Parse(envTemplate)).Execute(&b, map[string]any{
-		"Tag": tag, "Port": s.Port, "Registry": s.Registry.Addr, "Project": s.Project,
+		"Tag": tag, "Port": s.Port, "Owner": os.Getpid(), "Registry": s.Registry.Addr, "Project": s.Project,
 		"DBPassword": randomHex(12), "AppSecret": randomB64(32), "EncryptionKey": randomB64(32),
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 // Command sandboxctl drives the sandbox by hand: `build` the images, `up` a
-// stack with every release published (foreground: Ctrl-C tears it down), and
-// `down` to clean up after an `up` that was killed.
+// stack with every release published (foreground: Ctrl-C tears it down),
+// `down` to clean up after an `up` that was killed, and `gc` to remove the
+// containers and volumes of every sandbox project a killed test left.
 package main
 
 import (
@@ -23,7 +24,7 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: sandboxctl build | up [-dir D] [-tag vX.Y.Z] [-compose v1|v2] | down [-dir D]")
+		fmt.Fprintln(stderr, "usage: sandboxctl build | up [-dir D] [-tag vX.Y.Z] [-compose v1|v2] | down [-dir D] | gc")
 		return 2
 	}
 	fs := flag.NewFlagSet("sandboxctl "+args[0], flag.ContinueOnError)
@@ -44,8 +45,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = up(ctx, stdout, *dir, *tag, *compose)
 	case "down":
 		err = down(ctx, stdout, *dir)
+	case "gc":
+		err = sandbox.GC(ctx, stdout)
 	default:
-		fmt.Fprintf(stderr, "sandboxctl: unknown command %q (want build, up or down)\n", args[0])
+		fmt.Fprintf(stderr, "sandboxctl: unknown command %q (want build, up, down or gc)\n", args[0])
 		return 2
 	}
 	if err != nil {
