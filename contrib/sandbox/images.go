@@ -103,7 +103,8 @@ func pruneStale(ctx context.Context, imgs *Images) {
 		return
 	}
 	for _, ref := range strings.Fields(string(out)) {
-		if strings.HasPrefix(ref, "twentysandbox/") && !keep[ref] {
+		base, _, _ := strings.Cut(ref, "-fat")
+		if strings.HasPrefix(ref, "twentysandbox/") && !keep[ref] && !(isFat(ref) && keep[base]) {
 			_, _ = runArgv(ctx, "docker", "rmi", ref)
 		}
 	}
