@@ -105,6 +105,13 @@ func backupStep() Step {
 		if id == "" || !buildPlan(u.Txn.Mode).newVersionTouched(u) {
 			return nil
 		}
+		if u.Cfg.Backup.Database != "url" {
+			// The restore needs the db container: make sure it runs (a no-op
+			// when it does; it may have died with the failed release).
+			if _, err := u.run(ctx, u.Compose.Cmd(u.Cfg.Timeouts.Start, "up", "-d", u.Cfg.Install.DBService)); err != nil {
+				return fmt.Errorf("start the %s service for the restore: %w", u.Cfg.Install.DBService, err)
+			}
+		}
 		return u.Backups.Restore(ctx, id, RestoreOptions{StopWriters: true, Env: true, Files: true, Database: true})
 	}}
 }
