@@ -37,7 +37,9 @@ compose)
   stop|start|up) ;;
   exec)
     [ "$1" = -T ] || { echo "fake docker: exec without -T" >&2; exit 9; }
-    svc=$2; tool=$3; shift 3
+    shift
+    while [ "$1" = -e ]; do export "$2"; shift 2; done
+    svc=$1; tool=$2; shift 2
     [ "$svc" = db ] || { echo "fake docker: exec in $svc" >&2; exit 9; }
     mapfile -d '' args < <(rewrite "$@")
     case "$tool" in
@@ -78,7 +80,7 @@ func TestRoundTripCompose(t *testing.T) {
 		"exec -T db pg_dumpall -U postgres --globals-only",
 		"volume inspect --format {{.Mountpoint}} twenty_server-local-data",
 		"cp " + set.Dir + "/db-default.dump fakedbcontainer:/tmp/twenty-upgraded-restore-db-default.dump",
-		"exec -T db pg_restore -U postgres -d postgres --create --jobs=2 /tmp/twenty-upgraded-restore-db-default.dump",
+		"exec -T -e PGOPTIONS=-c maintenance_work_mem=128MB -c synchronous_commit=off db pg_restore -U postgres -d postgres --create --jobs=2 /tmp/twenty-upgraded-restore-db-default.dump",
 		"exec -T db rm -f /tmp/twenty-upgraded-restore-db-default.dump",
 	} {
 		if !strings.Contains(calls, want) {

@@ -2,7 +2,6 @@ package backup
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -92,7 +91,7 @@ func (m *Manager) fill(ctx context.Context, dir, id string, start time.Time, met
 	}
 	set := Set{ID: id, Dir: dir, Manifest: man}
 	if lvl := m.cfg.Backup.Verify; lvl != "none" {
-		if err := m.verifyDir(ctx, p, dir, man, lvl); err != nil {
+		if err := m.verifyDir(ctx, p, dir, man, lvl, false); err != nil {
 			return Set{}, fmt.Errorf("verification (%s) failed: %w", lvl, err)
 		}
 		set.Manifest.Verification = Verification{Level: lvl, PassedAt: m.now().UTC().Truncate(time.Second)}
@@ -135,7 +134,7 @@ func (m *Manager) dumpDatabases(ctx context.Context, p pg, dir string, man *Mani
 		if man.Format == "custom" {
 			d.File = "db-" + fileSafe(db) + ".dump"
 			m.log.Info("dumping database", "database", db, "tables", len(counts))
-			c := p.cmd("pg_dump", db, "--format=custom")
+			c := p.cmd("pg_dump", db, "--format=custom", "--compress="+dumpCompression)
 			if err := m.writeFile(dir, d.File, "dump "+db, man, func(w io.Writer) error { return p.stream(ctx, c, nil, w) }); err != nil {
 				return fmt.Errorf("dump database %s: %w", db, err)
 			}
@@ -150,6 +149,12 @@ func (m *Manager) dumpDatabases(ctx context.Context, p pg, dir string, man *Mani
 	c := p.cmd("pg_dumpall", "", "--globals-only")
 	return m.writeFile(dir, "globals.sql", "dump globals", man, func(w io.Writer) error { return p.stream(ctx, c, nil, w) })
 }
+
+// dumpCompression is pg_dump's gzip level. Measured on a 760 MB Twenty-like
+// database: level 0 took 5 s for 538 MB, level 1 13 s for 214 MB, pg_dump's
+// default (6) 25 s for 204 MB. The dump runs while Twenty is down, so level 1:
+// nearly the smallest file at half the downtime of the default.
+const dumpCompression = "1"
 
 // dumpFiles archives the uploaded files.
 func (m *Manager) dumpFiles(ctx context.Context, dir string, man *Manifest) error {
@@ -188,42 +193,63 @@ func (m *Manager) copyConfig(dir string, man *Manifest) error {
 	return nil
 }
 
-// writeFile creates dir/name (0600) from fill, hashing as it writes (the
-// data is never held in memory), fsyncs it and records it in the manifest.
+// writeFile creates dir/name (0600) from fill, fsyncs it and records its
+// size and sha256 in the manifest. fill gets the *os.File itself, so a
+// command's output goes straight to the file (os/exec hands the child the
+// descriptor: no copy through this process, never held in memory); the
+// hash is computed afterwards from the page cache, which measured cheaper
+// on two cores than hashing in the pipe.
 func (m *Manager) writeFile(dir, name, step string, man *Manifest, fill func(io.Writer) error) error {
-	f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	path := filepath.Join(dir, name)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	h := sha256.New()
-	cw := &countWriter{step: step, report: m.report}
-	if err := fill(io.MultiWriter(f, h, cw)); err != nil {
+	stop := m.watchSize(f, step)
+	err = fill(f)
+	stop()
+	if err != nil {
 		return err
 	}
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("sync %s: %w", name, err)
 	}
-	m.report(Progress{Step: step, Bytes: cw.n, Done: true})
-	man.Files = append(man.Files, File{Name: name, Size: cw.n, SHA256: hex.EncodeToString(h.Sum(nil))})
-	return f.Close()
-}
-
-// countWriter counts bytes and reports progress at most every 1 MiB.
-type countWriter struct {
-	step   string
-	n      int64
-	last   int64
-	report func(Progress)
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	c.n += int64(len(p))
-	if c.n-c.last >= 1<<20 {
-		c.last = c.n
-		c.report(Progress{Step: c.step, Bytes: c.n})
+	if err := f.Close(); err != nil {
+		return err
 	}
-	return len(p), nil
+	sum, size, err := hashFile(path)
+	if err != nil {
+		return err
+	}
+	m.report(Progress{Step: step, Bytes: size, Done: true})
+	man.Files = append(man.Files, File{Name: name, Size: size, SHA256: sum})
+	return nil
+}
+
+// watchSize reports the growing size of f every half second until stopped.
+func (m *Manager) watchSize(f *os.File, step string) (stop func()) {
+	if m.progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if info, err := f.Stat(); err == nil {
+					m.report(Progress{Step: step, Bytes: info.Size()})
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9_.-]`)

@@ -27,7 +27,7 @@ func (m *Manager) composeFor(ctx context.Context) (*compose.Compose, error) {
 
 // pgClient builds the client for backup.database.
 func (m *Manager) pgClient(ctx context.Context, timeout time.Duration) (pg, error) {
-	p := pg{r: m.r, timeout: timeout}
+	p := pg{r: m.r, timeout: timeout, log: m.log}
 	if m.cfg.Backup.Database == "url" {
 		u, err := url.Parse(m.cfg.Backup.DatabaseURL)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -25,6 +26,36 @@ type pg struct {
 	user    string
 	url     *url.URL // url mode
 	timeout time.Duration
+	log     *slog.Logger
+	env     []string // KEY=value for the tools (never secrets: they show in argv in compose mode)
+}
+
+// restoreSettings speed up restores: more memory for index builds, and no
+// WAL flush per commit (pg_restore commits every object; Twenty has
+// thousands). A crash mid-restore is handled by running the restore again,
+// and durable() flushes everything at the end.
+const restoreSettings = "-c maintenance_work_mem=128MB -c synchronous_commit=off"
+
+// withEnv returns a copy of p whose tools get kv in their environment.
+func (p pg) withEnv(kv ...string) pg {
+	p.env = append(append([]string(nil), p.env...), kv...)
+	return p
+}
+
+// durable makes every earlier commit durable: a transaction that writes
+// WAL and commits synchronously flushes the WAL before it.
+func (p pg) durable(ctx context.Context) error {
+	return p.exec(ctx, "postgres", "select txid_current()")
+}
+
+// run runs c and logs it with its duration at debug level.
+func (p pg) run(ctx context.Context, c proc.Cmd) (proc.Result, error) {
+	start := time.Now()
+	res, err := p.r.Run(ctx, c)
+	if p.log != nil {
+		p.log.Debug("command", "argv", c.String(), "duration_seconds", time.Since(start).Seconds(), "err", err)
+	}
+	return res, err
 }
 
 // toolArgv is the argv running tool against database db ("" = no database
@@ -36,7 +67,11 @@ func (p pg) toolArgv(tool, db string, args ...string) []string {
 		if db != "" {
 			conn = append(conn, "-d", db)
 		}
-		argv := p.compose.Args("exec", "-T", p.service, tool)
+		argv := p.compose.Args("exec", "-T")
+		for _, kv := range p.env {
+			argv = append(argv, "-e", kv)
+		}
+		argv = append(argv, p.service, tool)
 		return append(append(argv, conn...), args...)
 	}
 	if db != "" {
@@ -56,6 +91,8 @@ func (p pg) cmd(tool, db string, args ...string) proc.Cmd {
 	c := proc.Cmd{Argv: p.toolArgv(tool, db, args...), Timeout: p.timeout}
 	if p.compose != nil {
 		c.Dir = p.compose.Dir
+	} else {
+		c.Env = p.env
 	}
 	return c
 }
@@ -63,7 +100,7 @@ func (p pg) cmd(tool, db string, args ...string) proc.Cmd {
 // query runs sql in db and returns the unaligned, tuples-only rows.
 func (p pg) query(ctx context.Context, db, sql string) ([][]string, error) {
 	c := p.cmd("psql", db, "--no-psqlrc", "--quiet", "--no-align", "--tuples-only", "--field-separator=\t", "--set=ON_ERROR_STOP=1", "--command="+sql)
-	res, err := p.r.Run(ctx, c)
+	res, err := p.run(ctx, c)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", db, err)
 	}
@@ -120,7 +157,7 @@ func (p pg) toolVersion(ctx context.Context, tool string) (string, error) {
 	if p.compose != nil {
 		c = p.compose.Cmd(time.Minute, "exec", "-T", p.service, tool, "--version")
 	}
-	res, err := p.r.Run(ctx, c)
+	res, err := p.run(ctx, c)
 	if err != nil {
 		return "", fmt.Errorf("%s version: %w", tool, err)
 	}
@@ -159,7 +196,7 @@ func (p pg) rowCounts(ctx context.Context, db string) (map[string]int64, error) 
 // and optionally stdin from in.
 func (p pg) stream(ctx context.Context, c proc.Cmd, in io.Reader, w io.Writer) error {
 	c.Stdin, c.Stdout = in, w
-	_, err := p.r.Run(ctx, c)
+	_, err := p.run(ctx, c)
 	return err
 }
 

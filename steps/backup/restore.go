@@ -45,6 +45,9 @@ func (m *Manager) Restore(ctx context.Context, id string, opts RestoreOptions) e
 		if err := m.restoreDatabases(ctx, p, set); err != nil {
 			return fmt.Errorf("restore %s: %w", id, err)
 		}
+		if err := p.durable(ctx); err != nil {
+			return fmt.Errorf("restore %s: flush: %w", id, err)
+		}
 	}
 	if opts.Files {
 		if err := m.restoreFiles(ctx, set); err != nil {
@@ -118,6 +121,7 @@ func (m *Manager) restorePlain(ctx context.Context, p pg, set Set, vnum int) err
 // "role postgres already exists" in the globals) do not stop it, as with
 // Twenty's documented `psql < backup.sql`; the row counts afterwards decide.
 func (m *Manager) psqlFile(ctx context.Context, p pg, path, db string) error {
+	p = p.withEnv("PGOPTIONS=" + restoreSettings)
 	if p.compose == nil {
 		return p.stream(ctx, p.cmd("psql", db, "-X", "-q", "-f", path), nil, io.Discard)
 	}
@@ -135,6 +139,7 @@ func (m *Manager) psqlFile(ctx context.Context, p pg, path, db string) error {
 // seekable file: on the host that is the set's file; in compose mode the
 // dump is copied into the db container with `docker cp` first.
 func (m *Manager) restoreDump(ctx context.Context, p pg, path, target string, create bool) error {
+	p = p.withEnv("PGOPTIONS=" + restoreSettings)
 	db, args := target, []string{}
 	if create {
 		db, args = adminDB(target), append(args, "--create")
@@ -202,7 +207,7 @@ func (m *Manager) restoreFiles(ctx context.Context, set Set) error {
 		return err
 	}
 	defer f.Close()
-	return restoreTree(root, &countReader{r: f, w: countWriter{step: "restore files", report: m.report}})
+	return restoreTree(root, &countReader{r: f, step: "restore files", report: m.report})
 }
 
 func (m *Manager) restoreEnv(set Set) error {
@@ -221,13 +226,20 @@ func (m *Manager) restoreEnv(set Set) error {
 	return atomicfile.WriteFile(m.cfg.Install.EnvFile, data, perm)
 }
 
+// countReader reports the bytes read, at most every MiB.
 type countReader struct {
-	r io.Reader
-	w countWriter
+	r       io.Reader
+	step    string
+	n, last int64
+	report  func(Progress)
 }
 
 func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.w.Write(p[:n])
+	c.n += int64(n)
+	if c.n-c.last >= 1<<20 || err == io.EOF {
+		c.last = c.n
+		c.report(Progress{Step: c.step, Bytes: c.n, Done: err == io.EOF})
+	}
 	return n, err
 }

@@ -29,7 +29,7 @@ func (m *Manager) Verify(ctx context.Context, id string, level string) error {
 	if err != nil {
 		return err
 	}
-	if err := m.verifyDir(ctx, p, set.Dir, set.Manifest, level); err != nil {
+	if err := m.verifyDir(ctx, p, set.Dir, set.Manifest, level, true); err != nil {
 		return fmt.Errorf("verify %s: %w", id, err)
 	}
 	man := set.Manifest
@@ -39,14 +39,18 @@ func (m *Manager) Verify(ctx context.Context, id string, level string) error {
 	return writeManifest(set.Dir, man)
 }
 
-func (m *Manager) verifyDir(ctx context.Context, p pg, dir string, man Manifest, level string) error {
+// verifyDir checks the set in dir. rehash is false right after Create,
+// which has just hashed every file as written to disk.
+func (m *Manager) verifyDir(ctx context.Context, p pg, dir string, man Manifest, level string, rehash bool) error {
 	if level == "none" {
 		return nil
 	}
-	m.log.Info("verifying checksums", "id", man.ID)
-	m.report(Progress{Step: "checksums"})
-	if err := checkFiles(dir, man); err != nil {
-		return err
+	m.log.Info("verifying", "id", man.ID, "level", level)
+	if rehash {
+		m.report(Progress{Step: "checksums"})
+		if err := checkFiles(dir, man); err != nil {
+			return err
+		}
 	}
 	for _, f := range man.Files {
 		if err := m.listFile(ctx, p, dir, f.Name); err != nil {

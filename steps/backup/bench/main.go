@@ -27,8 +27,9 @@ import (
 func main() {
 	scale := flag.Int("scale", 70, "size in units of about 15 MiB (70 ≈ 1 GiB)")
 	cache := flag.String("cache", "/var/tmp/twenty-upgraded-pgbench", "folder keeping the generated cluster between runs")
+	rounds := flag.Int("rounds", 2, "run every measurement this many times and report the best")
 	flag.Parse()
-	if err := run(*scale, *cache); err != nil {
+	if err := run(*scale, *cache, max(*rounds, 1)); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -41,7 +42,7 @@ type bench struct {
 	jobs int
 }
 
-func run(scale int, cache string) error {
+func run(scale int, cache string, rounds int) error {
 	if why := pgtest.Available(); why != "" {
 		return fmt.Errorf("cannot run: %s", why)
 	}
@@ -61,7 +62,7 @@ func run(scale int, cache string) error {
 	defer os.RemoveAll(b.work)
 	size, _ := c.SQL("postgres", `select pg_size_pretty(pg_database_size('default'))`)
 	fmt.Printf("database: scale %d, %s; %d CPUs, pg_restore -j %d\n\n", scale, size, runtime.NumCPU(), b.jobs)
-	return b.compare()
+	return b.compare(rounds)
 }
 
 // generate creates database "default" shaped like a Twenty workspace
@@ -106,16 +107,6 @@ vacuum analyze;`, rows)
 	}
 	fmt.Printf("generated in %s\n", time.Since(start).Round(time.Second))
 	return nil
-}
-
-func (b *bench) timed(name string, fn func() error) (time.Duration, error) {
-	start := time.Now()
-	if err := fn(); err != nil {
-		return 0, fmt.Errorf("%s: %w", name, err)
-	}
-	d := time.Since(start)
-	fmt.Printf("  %-44s %8.1fs\n", name, d.Seconds())
-	return d, nil
 }
 
 func (b *bench) tool(out io.Writer, argv ...string) error {

@@ -62,7 +62,7 @@ func New(t testing.TB) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Start(dir)
+	c, err := Start(dir, "fsync=off") // tests need no durability, only speed
 	if err != nil {
 		os.RemoveAll(dir)
 		t.Fatal(err)
@@ -77,8 +77,9 @@ func New(t testing.TB) *Cluster {
 }
 
 // Start initialises dir (unless it already holds a cluster, so a benchmark
-// can keep its generated data) and starts postgres on a free port.
-func Start(dir string) (*Cluster, error) {
+// can keep its generated data) and starts postgres on a free port, with
+// extra server settings ("fsync=off").
+func Start(dir string, settings ...string) (*Cluster, error) {
 	c := &Cluster{Dir: dir, r: proc.Exec{KillGrace: 5 * time.Second}}
 	ctx := context.Background()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -103,7 +104,10 @@ func Start(dir string) (*Cluster, error) {
 		return nil, err
 	}
 	c.Port = port
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_wal_size=4GB", port, dir)
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_wal_size=4GB", port, dir)
+	for _, s := range settings {
+		opts += " -c " + s
+	}
 	_, err = c.run(ctx, time.Minute, filepath.Join(BinDir, "pg_ctl"), "-D", data, "-l", filepath.Join(dir, "log"),
 		"-o", opts, "-w", "-t", "60", "start")
 	if err != nil {
