@@ -42,8 +42,12 @@ func needE2E(t *testing.T) {
 // setup starts a stack on from with tags published, seeds sentinels and
 // builds an engine configured for it.
 func setup(t *testing.T, from string, publish ...string) (*sandbox.Stack, *steps.Engine, *state.Store) {
+	return setupWith(t, sandbox.Options{Tag: from, Publish: append([]string{from}, publish...)})
+}
+
+func setupWith(t *testing.T, opts sandbox.Options) (*sandbox.Stack, *steps.Engine, *state.Store) {
 	needE2E(t)
-	s := sandbox.Start(t, sandbox.Options{Tag: from, Publish: append([]string{from}, publish...)})
+	s := sandbox.Start(t, opts)
 	ctx := context.Background()
 	if err := s.SeedSentinels(ctx); err != nil {
 		t.Fatal(err)
@@ -87,7 +91,13 @@ func healthyOn(t *testing.T, s *sandbox.Stack, want string) {
 }
 
 func TestHappyPath(t *testing.T) {
-	s, e, st := setup(t, "v1.22.0", "v1.23.0")
+	for _, flavour := range []string{sandbox.ComposeV2, sandbox.ComposeV1} {
+		t.Run("compose "+flavour, func(t *testing.T) { happyPath(t, flavour) })
+	}
+}
+
+func happyPath(t *testing.T, flavour string) {
+	s, e, st := setupWith(t, sandbox.Options{Compose: flavour, Tag: "v1.22.0", Publish: []string{"v1.22.0", "v1.23.0"}})
 	en, err := e.Upgrade(context.Background(), version.MustParse("v1.23.0"), steps.Options{Trigger: "cli"})
 	if err != nil {
 		t.Fatal(err)
