@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/envfile"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/health"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
@@ -101,7 +103,7 @@ func composeStop(ctx context.Context, u *Upgrade) error {
 // the later rollbacks put back) starts again and must pass the gate.
 func composeStartOld(ctx context.Context, u *Upgrade) error {
 	u.markTime(factStartedAt)
-	if _, err := u.run(ctx, u.Compose.Cmd(u.Cfg.Timeouts.Start, "up", "-d")); err != nil {
+	if err := u.upServerFirst(ctx); err != nil {
 		return err
 	}
 	return gateOld(ctx, u)
@@ -142,6 +144,26 @@ func composeStart(ctx context.Context, u *Upgrade) error {
 	u.markTime(factStartedAt)
 	if err := u.Persist(); err != nil {
 		return err
+	}
+	return u.upServerFirst(ctx)
+}
+
+// upServerFirst starts the server alone, waits (only watching) until its
+// container is healthy, then starts the rest. A plain `up -d` would fail
+// while the server still migrates: the worker waits for a healthy server, and
+// compose gives up after the health check's retries, long before a slow
+// migration ends. Never restart the server while it migrates.
+func (u *Upgrade) upServerFirst(ctx context.Context) error {
+	since := u.Now()
+	if _, err := u.run(ctx, u.Compose.Cmd(u.Cfg.Timeouts.Start, "up", "-d", "--no-deps", u.Cfg.Install.ServerService)); err != nil {
+		return err
+	}
+	if g, ok := u.Gate.(*health.Gate); ok {
+		w := *g
+		w.Cfg.Checks, w.Cfg.StableFor = []string{config.CheckContainer, config.CheckLog}, 0
+		if err := w.Wait(ctx, u.To, since); err != nil {
+			return fmt.Errorf("the %s container did not become healthy: %w", u.Cfg.Install.ServerService, err)
+		}
 	}
 	_, err := u.run(ctx, u.Compose.Cmd(u.Cfg.Timeouts.Start, "up", "-d"))
 	return err

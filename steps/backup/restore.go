@@ -207,7 +207,12 @@ func (m *Manager) restoreFiles(ctx context.Context, set Set) error {
 		return err
 	}
 	defer f.Close()
-	return restoreTree(root, &countReader{r: f, step: "restore files", report: m.report})
+	cr := &countReader{r: f, step: "restore files", report: m.report}
+	if err := restoreTree(root, cr); err != nil {
+		return err
+	}
+	m.report(Progress{Step: cr.step, Bytes: cr.n, Done: true})
+	return nil
 }
 
 func (m *Manager) restoreEnv(set Set) error {
@@ -237,9 +242,9 @@ type countReader struct {
 func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
-	if c.n-c.last >= 1<<20 || err == io.EOF {
+	if c.n-c.last >= 1<<20 {
 		c.last = c.n
-		c.report(Progress{Step: c.step, Bytes: c.n, Done: err == io.EOF})
+		c.report(Progress{Step: c.step, Bytes: c.n})
 	}
 	return n, err
 }

@@ -112,7 +112,7 @@ func happyPath(t *testing.T, flavour string) {
 // TestBrokenReleases upgrades to each broken release and expects a rollback
 // to the old version on its data.
 func TestBrokenReleases(t *testing.T) {
-	for _, tag := range []string{"v2.2.0", "v2.3.0", "v2.4.0", "v2.6.0"} {
+	for _, tag := range []string{"v2.1.0", "v2.2.0", "v2.3.0", "v2.4.0", "v2.5.0", "v2.6.0"} {
 		t.Run(tag, func(t *testing.T) {
 			s, e, st := setup(t, "v2.0.2", tag)
 			en, err := e.Upgrade(context.Background(), version.MustParse(tag), steps.Options{})
@@ -214,4 +214,23 @@ func writeConfig(t *testing.T, s *sandbox.Stack, stateDir string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestRollbackPinsOldImage moves the old tag to another image (as a registry
+// tag rewritten upstream and pulled would) before a failing upgrade: the
+// rollback must run the exact image the old version ran, by its ID.
+func TestRollbackPinsOldImage(t *testing.T) {
+	s, e, _ := setup(t, "v2.0.2", "v2.2.0")
+	ctx := context.Background()
+	img := s.Registry.Image()
+	for _, argv := range [][]string{{"docker", "pull", "-q", img + ":v2.2.0"}, {"docker", "tag", img + ":v2.2.0", img + ":v2.0.2"}} {
+		if out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v: %s", argv, err, out)
+		}
+	}
+	_, err := e.Upgrade(ctx, version.MustParse("v2.2.0"), steps.Options{})
+	if !errors.Is(err, outcome.ErrRolledBack) {
+		t.Fatalf("want a rollback, got %v", err)
+	}
+	healthyOn(t, s, "v2.0.2")
 }

@@ -36,7 +36,7 @@ func TestTracker(t *testing.T) {
 		{"stable", []obs{{0, ok}, {30, ok}, {60, ok}}, true, ""},
 		{"not yet stable", []obs{{0, ok}, {30, ok}}, false, ""},
 		{"a failing round restarts the clock", []obs{{0, ok}, {50, bad}, {55, ok}, {100, ok}}, false, ""},
-		{"fatal fails at once", []obs{{0, ok}, {5, fatal}}, false, "fatal: log failed"},
+		{"fatal fails at once", []obs{{0, ok}, {5, fatal}}, false, "failed fast on check log"},
 		{"timeout names the failing check", []obs{{0, bad}, {600, bad}}, false, "a: HTTP 503"},
 		{"timeout while stabilising", []obs{{0, bad}, {590, ok}, {600, ok}}, false, "passing for only 10s"},
 	} {

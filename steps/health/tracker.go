@@ -33,7 +33,7 @@ func (t *Tracker) Observe(now time.Time, rs []Result) (done bool, err error) {
 	allOK := true
 	for _, r := range rs {
 		if r.Fatal {
-			return false, &Error{Reason: "fatal: " + r.Check + " failed", Failing: failing(rs)}
+			return false, &Error{Reason: "failed fast on check " + r.Check + " (no use waiting)", Failing: failing(rs)}
 		}
 		allOK = allOK && r.OK
 	}

@@ -14,7 +14,7 @@ import (
 
 // Names of the measurements, in print order.
 const (
-	rawDump1   = "raw pg_dump -Fc -Z1 (our settings)"
+	rawDump1   = "raw pg_dump -Fc -Z0 (our settings)"
 	rawDump6   = "raw pg_dump -Fc (pg_dump's default -Z6)"
 	rawDumpall = "raw pg_dumpall > file (Twenty's guide)"
 	ourBackup  = "twenty-upgraded backup (verify=list)"
@@ -39,7 +39,7 @@ func (b *bench) compare(rounds int) error {
 	}
 	ratio := func(a, b string) float64 { return best[a].Seconds() / best[b].Seconds() }
 	fmt.Printf("\nratios:\n")
-	fmt.Printf("  backup  / raw pg_dump -Fc -Z1   %.3f  (target ≤ 1.05)\n", ratio(ourBackup, rawDump1))
+	fmt.Printf("  backup  / raw pg_dump -Fc -Z0   %.3f  (target ≤ 1.05)\n", ratio(ourBackup, rawDump1))
 	fmt.Printf("  backup  / raw pg_dump -Fc -Z6   %.3f\n", ratio(ourBackup, rawDump6))
 	fmt.Printf("  backup  / raw pg_dumpall        %.3f\n", ratio(ourBackup, rawDumpall))
 	fmt.Printf("  restore / raw pg_restore        %.3f  (target ≤ 1.05)\n", ratio(ourRestore, rawRestore))
@@ -56,7 +56,7 @@ func (b *bench) round(best map[string]time.Duration) error {
 		name string
 		fn   func() error
 	}{
-		{rawDump1, func() error { return b.tool(io.Discard, "pg_dump", "-Fc", "-Z1", "-f", raw, "-d", b.c.URL("default")) }},
+		{rawDump1, func() error { return b.tool(io.Discard, "pg_dump", "-Fc", "-Z0", "-f", raw, "-d", b.c.URL("default")) }},
 		{rawDump6, func() error {
 			defer os.Remove(raw + "6")
 			return b.tool(io.Discard, "pg_dump", "-Fc", "-f", raw+"6", "-d", b.c.URL("default"))
