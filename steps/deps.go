@@ -55,6 +55,12 @@ type Observer interface {
 	Finished(e state.Entry) // after history is appended
 }
 
+// HealthObserver is optional: an Observer that also has HealthChecks gets
+// every health gate round, check name → passing (health_check_up{check}).
+type HealthObserver interface {
+	HealthChecks(up map[string]bool)
+}
+
 // Deps are the engine's collaborators. Runner, Store and Backups are
 // required; the rest have defaults.
 type Deps struct {

@@ -141,8 +141,18 @@ func (e *Engine) newRunner(txn *state.Txn, c compose.Compose, inj map[string]str
 		Log: e.log.With("upgrade_id", txn.ID), HTTP: e.http, Now: e.now, Txn: txn}
 	u.Gate = e.gate
 	if u.Gate == nil {
-		u.Gate = &health.Gate{Cfg: e.cfg.Health, Runner: e.runner, Compose: c, Server: e.cfg.Install.ServerService,
+		g := &health.Gate{Cfg: e.cfg.Health, Runner: e.runner, Compose: c, Server: e.cfg.Install.ServerService,
 			HTTP: e.http, Now: e.now, CommandTimeout: e.cfg.Timeouts.Command, Log: u.Log}
+		if ho, ok := e.obs.(HealthObserver); ok {
+			g.Observe = func(rs []health.Result) {
+				up := make(map[string]bool, len(rs))
+				for _, r := range rs {
+					up[r.Check] = r.OK
+				}
+				ho.HealthChecks(up)
+			}
+		}
+		u.Gate = g
 	}
 	r := &txnRunner{e: e, u: u, plan: buildPlan(txn.Mode), inject: newInject(e.envInject, inj)}
 	u.persist = r.save
