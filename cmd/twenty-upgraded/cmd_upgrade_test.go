@@ -57,6 +57,13 @@ func fakeTool(name string, args []string) int {
 	tag, _, _ := envfile.GetFile(filepath.Join(dir, ".env"), "TAG")
 	out := ""
 	switch {
+	case name == "yarn" && strings.HasPrefix(s, "hook"):
+		f, _ := os.OpenFile(filepath.Join(dir, "hooks.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		fmt.Fprintln(f, s, os.Getenv("TWENTY_UPGRADED_FROM"), os.Getenv("TWENTY_UPGRADED_TO"), os.Getenv("TWENTY_UPGRADED_RESULT"), os.Getenv("TWENTY_UPGRADED_BACKUP") != "")
+		f.Close()
+		if s == "hook-fail" {
+			return 1
+		}
 	case name == "yarn" && s == "build":
 		w.Built = w.CheckedOut
 	case name == "yarn":
@@ -297,4 +304,41 @@ func TestUpgradeUsage(t *testing.T) {
 	if _, errOut, code := runCLI(t, "--config", cfg, "rollback"); code != exitFailed || !strings.Contains(errOut, "nothing to roll back") {
 		t.Errorf("rollback with empty history: exit %d %s", code, errOut)
 	}
+}
+
+func TestHooks(t *testing.T) {
+	t.Run("failing pre_upgrade cancels before downtime", func(t *testing.T) {
+		dir, cfg := fakeInstall(t, "compose", "")
+		appendFile(t, cfg, "[hooks]\npre_upgrade = [\"yarn\", \"hook-fail\"]\non_failure = [\"yarn\", \"hook-failure\"]\n")
+		_, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.1.0", "--yes")
+		if code != exitFailed || !strings.Contains(errOut, "pre_upgrade hook cancels") {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		if log := argvLog(t, dir); strings.Contains(log, " stop ") {
+			t.Errorf("downtime despite the failing hook:\n%s", log)
+		}
+		hooks, _ := os.ReadFile(filepath.Join(dir, "hooks.log"))
+		if want := "hook-fail v1.0.0 v1.1.0 pending false\nhook-failure v1.0.0 v1.1.0 failed false\n"; string(hooks) != want {
+			t.Errorf("hooks ran as\n%s\nwant\n%s", hooks, want)
+		}
+	})
+	t.Run("on_rollback gets the versions, result and backup", func(t *testing.T) {
+		dir, cfg := fakeInstall(t, "compose", "v1.1.0")
+		appendFile(t, cfg, "[hooks]\non_rollback = [\"yarn\", \"hook-rollback\"]\n")
+		if _, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.1.0", "--yes"); code != exitRolledBack {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		hooks, _ := os.ReadFile(filepath.Join(dir, "hooks.log"))
+		if want := "hook-rollback v1.0.0 v1.1.0 rolled_back true\n"; string(hooks) != want {
+			t.Errorf("hooks ran as %q, want %q", hooks, want)
+		}
+	})
+}
+
+func appendFile(t *testing.T, p, s string) {
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	must(t, err)
+	_, err = f.WriteString(s)
+	must(t, err)
+	must(t, f.Close())
 }
