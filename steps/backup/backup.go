@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -72,6 +73,8 @@ type Manager struct {
 	now      func() time.Time
 	progress func(Progress)
 	jobs     int // pg_restore -j
+	pending  pendingHashes // one Create at a time (callers hold the state lock)
+	reportMu sync.Mutex
 
 	// injected for tests of the space check
 	freeSpace func(dir string) (int64, error)
@@ -93,6 +96,8 @@ func (m *Manager) OnProgress(fn func(Progress)) { m.progress = fn }
 
 func (m *Manager) report(p Progress) {
 	if m.progress != nil {
+		m.reportMu.Lock()
+		defer m.reportMu.Unlock()
 		m.progress(p)
 	}
 }

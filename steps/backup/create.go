@@ -33,6 +33,7 @@ func (m *Manager) Create(ctx context.Context, meta Meta) (Set, error) {
 	}
 	set, err := m.fill(ctx, tmp, id, start, meta)
 	if err != nil {
+		_ = m.hashed(&Manifest{}) // let background hashing finish before removing
 		os.RemoveAll(tmp)
 		return Set{}, fmt.Errorf("backup %s: %w", id, err)
 	}
@@ -85,6 +86,9 @@ func (m *Manager) fill(ctx context.Context, dir, id string, start time.Time, met
 	if err := m.copyConfig(dir, &man); err != nil {
 		return Set{}, err
 	}
+	if err := m.hashed(&man); err != nil {
+		return Set{}, err
+	}
 	man.Duration = m.now().Sub(start).Seconds()
 	if err := writeManifest(dir, man); err != nil {
 		return Set{}, err
@@ -125,21 +129,39 @@ func (m *Manager) dumpDatabases(ctx context.Context, p pg, dir string, man *Mani
 	if err != nil {
 		return err
 	}
-	for _, db := range dbs {
-		counts, err := p.rowCounts(ctx, db)
-		if err != nil {
-			return err
+	// Row counts run beside the dumps: the writers are stopped, so both see
+	// the same data, and the counting is hidden behind the dump's time.
+	counted := make(chan error, 1)
+	counts := make([]map[string]int64, len(dbs))
+	go func() {
+		for i, db := range dbs {
+			c, err := p.rowCounts(ctx, db)
+			if err != nil {
+				counted <- err
+				return
+			}
+			counts[i] = c
 		}
-		d := Database{Name: db, RowCounts: counts}
+		counted <- nil
+	}()
+	for _, db := range dbs {
+		d := Database{Name: db}
 		if man.Format == "custom" {
 			d.File = "db-" + fileSafe(db) + ".dump"
-			m.log.Info("dumping database", "database", db, "tables", len(counts))
+			m.log.Info("dumping database", "database", db)
 			c := p.cmd("pg_dump", db, "--format=custom", "--compress="+dumpCompression)
 			if err := m.writeFile(dir, d.File, "dump "+db, man, func(w io.Writer) error { return p.stream(ctx, c, nil, w) }); err != nil {
+				<-counted
 				return fmt.Errorf("dump database %s: %w", db, err)
 			}
 		}
 		man.Databases = append(man.Databases, d)
+	}
+	if err := <-counted; err != nil {
+		return err
+	}
+	for i := range man.Databases {
+		man.Databases[i].RowCounts = counts[i]
 	}
 	if man.Format == "plain" {
 		m.log.Info("dumping every database with pg_dumpall", "databases", len(dbs))
@@ -194,65 +216,6 @@ func (m *Manager) copyConfig(dir string, man *Manifest) error {
 		}
 	}
 	return nil
-}
-
-// writeFile creates dir/name (0600) from fill, fsyncs it and records its
-// size and sha256 in the manifest. fill gets the *os.File itself, so a
-// command's output goes straight to the file (os/exec hands the child the
-// descriptor: no copy through this process, never held in memory); the
-// hash is computed afterwards from the page cache, which measured cheaper
-// on two cores than hashing in the pipe.
-func (m *Manager) writeFile(dir, name, step string, man *Manifest, fill func(io.Writer) error) error {
-	path := filepath.Join(dir, name)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	stop := m.watchSize(f, step)
-	err = fill(f)
-	stop()
-	if err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", name, err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	sum, size, err := hashFile(path)
-	if err != nil {
-		return err
-	}
-	m.report(Progress{Step: step, Bytes: size, Done: true})
-	man.Files = append(man.Files, File{Name: name, Size: size, SHA256: sum})
-	return nil
-}
-
-// watchSize reports the growing size of f every half second until stopped.
-func (m *Manager) watchSize(f *os.File, step string) (stop func()) {
-	if m.progress == nil {
-		return func() {}
-	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(500 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				if info, err := f.Stat(); err == nil {
-					m.report(Progress{Step: step, Bytes: info.Size()})
-				}
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
 }
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9_.-]`)

@@ -1,0 +1,110 @@
+package backup
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// pendingHashes are the sha256 sums being computed for one Create.
+type pendingHashes struct {
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	sums map[string]File
+	errs []error
+}
+
+// writeFile creates dir/name (0600) from fill and fsyncs it; its size and
+// sha256 are computed in the background (joined by hashed) while the next
+// file is written. fill gets the *os.File itself, so a command's output goes
+// straight to the file: os/exec hands the child the descriptor, nothing is
+// copied through this process or held in memory (measured: hashing inside
+// the pipe slowed a dump by half on two cores).
+func (m *Manager) writeFile(dir, name, step string, man *Manifest, fill func(io.Writer) error) error {
+	path := filepath.Join(dir, name)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	stop := m.watchSize(f, step)
+	err = fill(f)
+	stop()
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	man.Files = append(man.Files, File{Name: name})
+	h := &m.pending
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		sum, size, err := hashFile(path)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if err != nil {
+			h.errs = append(h.errs, err)
+			return
+		}
+		if h.sums == nil {
+			h.sums = map[string]File{}
+		}
+		h.sums[name] = File{Name: name, Size: size, SHA256: sum}
+		m.report(Progress{Step: step, Bytes: size, Done: true})
+	}()
+	return nil
+}
+
+// hashed waits for the background hashes and fills them into man.
+func (m *Manager) hashed(man *Manifest) error {
+	h := &m.pending
+	h.wg.Wait()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	defer func() { h.sums, h.errs = nil, nil }()
+	if len(h.errs) > 0 {
+		return errors.Join(h.errs...)
+	}
+	for i, f := range man.Files {
+		got, ok := h.sums[f.Name]
+		if !ok {
+			return fmt.Errorf("no checksum for %s", f.Name)
+		}
+		man.Files[i] = got
+	}
+	return nil
+}
+
+// watchSize reports the growing size of f every half second until stopped.
+func (m *Manager) watchSize(f *os.File, step string) (stop func()) {
+	if m.progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if info, err := f.Stat(); err == nil {
+					m.report(Progress{Step: step, Bytes: info.Size()})
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
