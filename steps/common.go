@@ -142,6 +142,11 @@ func commitStep() Step {
 				u.Log.Info("pruned backups", "removed", strings.Join(removed, ","))
 			}
 		}
+		if u.Started(StepPrebuild) {
+			if err := removePrebuild(ctx, u); err != nil {
+				u.Log.Warn("remove the early-build worktree", "err", err)
+			}
+		}
 		if err := runHook(ctx, u, "post_upgrade", u.Cfg.Hooks.PostUpgrade, state.ResultSuccess); err != nil {
 			u.Log.Warn("post_upgrade hook failed (the upgrade stays committed)", "err", err)
 		}

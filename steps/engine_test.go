@@ -205,3 +205,43 @@ func TestParsePostgresMajor(t *testing.T) {
 		t.Error("garbage accepted")
 	}
 }
+
+func TestSourceBuildEarly(t *testing.T) {
+	for _, broken := range []bool{false, true} {
+		t.Run(map[bool]string{false: "builds", true: "broken build"}[broken], func(t *testing.T) {
+			f := newFakeInstall(t, t.TempDir(), "source")
+			f.buildEarly = true
+			e, _ := f.engine(t, nil)
+			inner := e.runner
+			var early []string
+			e.runner = runnerFunc(func(ctx context.Context, c procCmd) (procResult, error) {
+				if strings.HasSuffix(c.Dir, "prebuild") {
+					early = append(early, strings.Join(c.Argv, " "))
+					if broken && c.Argv[1] == "build" {
+						return failCmd(c)
+					}
+				}
+				return inner.Run(ctx, c)
+			})
+			en, err := e.Upgrade(context.Background(), v2, Options{})
+			if want := []string{"yarn install", "yarn build"}; !slices.Equal(early, want) {
+				t.Errorf("early build ran %v, want %v", early, want)
+			}
+			log := strings.Join(f.load(t).Log, "\n")
+			if !strings.Contains(log, "worktree add --force --detach "+f.stateDir+"/prebuild refs/tags/v1.1.0") {
+				t.Errorf("no worktree:\n%s", log)
+			}
+			if broken {
+				if en.Result != state.ResultFailed || err == nil || strings.Contains(log, "stop server") {
+					t.Errorf("broken early build: result %s err %v, log:\n%s", en.Result, err, log)
+				}
+				f.converged(t, "v1.0.0")
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.converged(t, "v1.1.0")
+		})
+	}
+}

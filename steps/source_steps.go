@@ -3,13 +3,15 @@ package steps
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
 // sourcePlan is the seed guide's sequence with the transaction around it:
-// preflight → fetch → stop → backup → checkout → clean → install → build →
+// preflight → fetch → prebuild → stop → backup → checkout → clean → install → build →
 // migrate → flush_cache → up → health → commit.
 //
 // stop stops the writers (server and worker) rather than the guide's
@@ -19,6 +21,7 @@ func sourcePlan() plan {
 	return plan{change: StepCheckout, steps: []Step{
 		step{name: StepPreflight, run: sourcePreflight, undo: nothingToUndo}, // reads only
 		step{name: StepFetch, run: sourceFetch, undo: nothingToUndo},         // fetched objects change no checkout
+		step{name: StepPrebuild, run: sourcePrebuild, undo: removePrebuild},
 		step{name: StepStop, run: sourceStop, undo: sourceStartOld},
 		backupStep(),
 		step{name: StepCheckout, run: sourceCheckout, undo: sourceRebuildOld},
@@ -163,3 +166,46 @@ func sourceUpStep(ctx context.Context, u *Upgrade) error {
 // sourceDownUndo undoes up: the writers stop again (the database restore
 // and the old build follow).
 func sourceDownUndo(ctx context.Context, u *Upgrade) error { return u.stopServer(ctx) }
+
+// prebuildDir is the git worktree source.build_early builds in.
+func prebuildDir(u *Upgrade) string { return filepath.Join(u.Cfg.Daemon.StateDir, "prebuild") }
+
+// sourcePrebuild, with source.build_early, installs and builds the new tag
+// in a separate worktree before the downtime: a release that does not build
+// fails here with Twenty still serving, and the package caches are warm for
+// the build in the downtime. Without build_early it does nothing.
+func sourcePrebuild(ctx context.Context, u *Upgrade) error {
+	if !u.Cfg.Source.BuildEarly {
+		return nil
+	}
+	if err := removePrebuild(ctx, u); err != nil {
+		return err
+	}
+	wt := prebuildDir(u)
+	if _, err := u.git(ctx, "worktree", "add", "--force", "--detach", wt, "refs/tags/"+u.Fact(FactNewRef)); err != nil {
+		return err
+	}
+	for _, argv := range [][]string{u.Cfg.Source.Install, u.Cfg.Source.Build} {
+		if len(argv) == 0 {
+			continue
+		}
+		if _, err := u.run(ctx, proc.Cmd{Argv: argv, Dir: wt, Timeout: u.Cfg.Timeouts.Build}); err != nil {
+			return fmt.Errorf("early build of %s (Twenty still serves the old version): %w", u.To, err)
+		}
+	}
+	return nil
+}
+
+// removePrebuild removes the early-build worktree (nothing when absent).
+func removePrebuild(ctx context.Context, u *Upgrade) error {
+	if !u.Cfg.Source.BuildEarly {
+		return nil
+	}
+	wt := prebuildDir(u)
+	if _, err := os.Stat(wt); err != nil {
+		_, _ = u.git(ctx, "worktree", "prune")
+		return nil
+	}
+	_, err := u.git(ctx, "worktree", "remove", "--force", wt)
+	return err
+}

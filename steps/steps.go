@@ -49,6 +49,7 @@ const (
 	StepHealth     = "health"
 	StepCommit     = "commit"
 	StepFetch      = "fetch"
+	StepPrebuild   = "prebuild"
 	StepCheckout   = "checkout"
 	StepClean      = "clean"
 	StepInstall    = "install"

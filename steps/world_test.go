@@ -37,6 +37,7 @@ type fakeInstall struct {
 	stateDir                string
 	mode                    string
 	failArgv                string // a command containing this fails
+	buildEarly              bool
 }
 
 func newFakeInstall(t testing.TB, dir, mode string) *fakeInstall {
@@ -79,6 +80,7 @@ func (f *fakeInstall) config() config.Config {
 	cfg.Daemon.StateDir = f.stateDir
 	cfg.Hooks.PreUpgrade = []string{"hook", "pre"}
 	cfg.Hooks.OnRollback = []string{"hook", "rollback"}
+	cfg.Source.BuildEarly = f.buildEarly
 	return cfg
 }
 
@@ -224,3 +226,5 @@ type runnerFunc func(ctx context.Context, c proc.Cmd) (proc.Result, error)
 func (f runnerFunc) Run(ctx context.Context, c proc.Cmd) (proc.Result, error) { return f(ctx, c) }
 
 func writeFile(p, s string) error { return os.WriteFile(p, []byte(s), 0o600) }
+
+func failCmd(c proc.Cmd) (proc.Result, error) { return proc.Fail(c, 1, "fake build failure") }
