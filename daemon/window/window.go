@@ -76,7 +76,7 @@ func (w Window) stretch(t, enough time.Time) (bool, time.Time) {
 		return false, time.Time{}
 	}
 	// The first start after t-d is the earliest occurrence still open at t.
-	s := w.sched.Next(t.Add(-w.d))
+	s := w.next(t.Add(-w.d))
 	if s.IsZero() || s.After(t) {
 		return false, time.Time{}
 	}
@@ -85,7 +85,7 @@ func (w Window) stretch(t, enough time.Time) (bool, time.Time) {
 		if !enough.IsZero() && !end.Before(enough) {
 			break
 		}
-		n := w.sched.Next(s)
+		n := w.next(s)
 		if n.IsZero() || n.After(end) {
 			break
 		}
@@ -104,7 +104,7 @@ func (w Window) Next(t time.Time) time.Time {
 	if w.sched == nil {
 		return time.Time{}
 	}
-	return w.sched.Next(t)
+	return w.next(t)
 }
 
 // Fits reports whether a transaction of the expected duration may start at
