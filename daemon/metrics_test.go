@@ -67,8 +67,7 @@ func goldenDaemon(t *testing.T) *prometheus.Registry {
 	d.StepDone("start", "run", 30*time.Second, errForTest)
 	d.StepDone("switch", "rollback", 2*time.Second, nil)
 	d.BackupDone(123456789, 75*time.Second, at(11))
-	d.HealthCheck("healthz", true)
-	d.HealthCheck("version", false)
+	d.HealthChecks(map[string]bool{"healthz": true, "version": false})
 	return reg
 }
 

@@ -106,3 +106,11 @@ func orUnknown(s string) string {
 	}
 	return s
 }
+
+// HealthChecks records one round of the health gate (steps.HealthObserver):
+// every configured check with whether it passed.
+func (d *Daemon) HealthChecks(up map[string]bool) {
+	for check, ok := range up {
+		d.HealthCheck(check, ok)
+	}
+}

@@ -140,3 +140,7 @@ func (a daemonUpgrader) Upgrade(ctx context.Context, to version.V, trigger strin
 func (a daemonUpgrader) Resume(ctx context.Context) (bool, state.Entry, error) {
 	return a.eng.Resume(ctx)
 }
+
+// The engine fills health_check_up{check} only through this optional
+// interface; make sure the daemon keeps satisfying it.
+var _ steps.HealthObserver = (*daemon.Daemon)(nil)
