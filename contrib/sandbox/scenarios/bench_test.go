@@ -119,8 +119,12 @@ func upgradeRaw(ctx context.Context, t *testing.T, s *sandbox.Stack, tag string)
 	dir := t.TempDir()
 	steps := []func() error{
 		func() error { _, err := s.Compose(ctx, "stop", "server", "worker"); return err },
-		func() error { return composeTo(ctx, s, filepath.Join(dir, "globals.sql"), "pg_dumpall", "-U", "postgres", "--globals-only") },
-		func() error { return composeTo(ctx, s, filepath.Join(dir, "default.dump"), "pg_dump", "-U", "postgres", "-d", "default", "-Fc") },
+		func() error {
+			return composeTo(ctx, s, filepath.Join(dir, "globals.sql"), "pg_dumpall", "-U", "postgres", "--globals-only")
+		},
+		func() error {
+			return composeTo(ctx, s, filepath.Join(dir, "default.dump"), "pg_dump", "-U", "postgres", "-d", "default", "-Fc")
+		},
 		func() error { return archiveVolume(ctx, s, filepath.Join(dir, "files.tar")) },
 		func() error { return s.SetTag(tag) },
 		func() error { _, err := s.Compose(ctx, "up", "-d"); return err },
