@@ -6,6 +6,11 @@
 #   make bench   benchmarks that print figures
 #   make fuzz    longer fuzzing runs (FUZZTIME=5m each)
 
+# bash with pipefail: recipes that filter `go test -v` through grep must still
+# fail when the tests fail.
+SHELL       := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
 GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.Version=$(VERSION)
