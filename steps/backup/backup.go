@@ -72,7 +72,7 @@ type Manager struct {
 	log      *slog.Logger
 	now      func() time.Time
 	progress func(Progress)
-	jobs     int // pg_restore -j
+	jobs     int           // pg_restore -j
 	pending  pendingHashes // one Create at a time (callers hold the state lock)
 	reportMu sync.Mutex
 
