@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 	"text/tabwriter"
 	"time"
+	"unsafe"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/backup"
@@ -83,34 +85,37 @@ func orDash(s string) string {
 func newBackupManager(e *env, cfg config.Config) *backup.Manager {
 	m := backup.New(cfg, proc.Exec{}, e.logger)
 	tty := isTerminal(e.stderr)
-	var step string
-	var start time.Time
+	starts := map[string]time.Time{}
 	m.OnProgress(func(p backup.Progress) {
-		if p.Step != step {
-			step, start = p.Step, time.Now()
+		start, ok := starts[p.Step]
+		if !ok {
+			start = time.Now()
+			starts[p.Step] = start
 		}
-		rate := float64(p.Bytes) / max(time.Since(start).Seconds(), 0.001)
 		switch {
 		case tty:
+			rate := float64(p.Bytes) / max(time.Since(start).Seconds(), 0.001)
 			fmt.Fprintf(e.stderr, "\r\033[K%s  %s  %s/s", p.Step, backup.HumanBytes(p.Bytes), backup.HumanBytes(int64(rate)))
 			if p.Done {
 				fmt.Fprintln(e.stderr)
 			}
 		case p.Done && p.Bytes > 0:
-			e.logger.Info("step done", "step", p.Step, "bytes", p.Bytes, "bytes_per_second", int64(rate))
+			e.logger.Info("step done", "step", p.Step, "bytes", p.Bytes)
 		}
 	})
 	return m
 }
 
-// isTerminal reports whether w is a terminal (a character device).
-func isTerminal(w any) bool {
-	f, ok := w.(*os.File)
+// isTerminal reports whether f is a terminal (TCGETS works on it; a
+// character device such as /dev/null is not enough).
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
 	if !ok {
 		return false
 	}
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
+	var t syscall.Termios
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, file.Fd(), uintptr(syscall.TCGETS), uintptr(unsafe.Pointer(&t)))
+	return errno == 0
 }
 
 func printSet(w io.Writer, s backup.Set) {

@@ -31,6 +31,7 @@ func (m *Manager) writeFile(dir, name, step string, man *Manifest, fill func(io.
 		return err
 	}
 	defer f.Close()
+	m.report(Progress{Step: step})
 	stop := m.watchSize(f, step)
 	err = fill(f)
 	stop()
