@@ -146,7 +146,8 @@ func upgradeGuide(ctx context.Context, s *sandbox.Stack, tag string) error {
 	if err := s.SetTag(tag); err != nil {
 		return err
 	}
-	if _, err := s.Compose(ctx, "pull"); err != nil {
+	// The guide pulls everything; db and redis are local-only images here.
+	if _, err := s.Compose(ctx, "pull", "server", "worker"); err != nil {
 		return err
 	}
 	if _, err := s.Compose(ctx, "up", "-d"); err != nil {

@@ -30,7 +30,6 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "scenarios:", err)
 			os.Exit(1)
 		}
-		defer os.RemoveAll(dir)
 	}
 	code := m.Run()
 	if bin != "" {
