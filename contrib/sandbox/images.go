@@ -229,7 +229,9 @@ func buildDB(ctx context.Context, work string) (string, error) {
 		}
 	}
 	// initdb and pg_ctl popen() through /bin/sh; pg_dumpall system()s pg_dump.
-	bins = append(bins, "/bin/dash")
+	// rm: the backup removes the dump it docker-cp'd into /tmp for a parallel
+	// pg_restore, as it can in the official (Debian-based) postgres image.
+	bins = append(bins, "/bin/dash", "/bin/rm")
 	if err := fs.addBinaries(ctx, bins...); err != nil {
 		return "", err
 	}
@@ -245,7 +247,7 @@ func buildDB(ctx context.Context, work string) (string, error) {
 	fs.dirs["/var/lib/postgresql/data"] = 0o700
 	return buildRootfsImage(ctx, work, "db", DBImage, fs, `FROM scratch
 COPY rootfs/ /
-ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/bin PGDATA=/var/lib/postgresql/data TZ=UTC
+ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/bin:/bin PGDATA=/var/lib/postgresql/data TZ=UTC
 VOLUME /var/lib/postgresql/data
 STOPSIGNAL SIGINT
 EXPOSE 5432
