@@ -28,15 +28,11 @@ func cmdBackup(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := state.Open(cfg.Daemon.StateDir)
+	store, unlock, err := lockState(cfg, "backup")
 	if err != nil {
 		return err
 	}
-	lock, err := store.Lock("backup")
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
+	defer unlock()
 
 	m := newBackupManager(e, cfg)
 	meta := backup.Meta{Reason: *reason, Online: *online, Images: map[string]string{}}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/backup"
 )
 
@@ -41,15 +40,11 @@ func cmdRestore(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	store, err := state.Open(cfg.Daemon.StateDir)
+	_, unlock, err := lockState(cfg, "restore "+id)
 	if err != nil {
 		return err
 	}
-	lock, err := store.Lock("restore " + id)
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
+	defer unlock()
 	running, err := m.Writers(ctx)
 	if err != nil {
 		return err

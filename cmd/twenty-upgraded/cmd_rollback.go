@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-
-	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 )
 
 // cmdRollback puts back the state before the last transaction: it resumes
@@ -22,15 +20,11 @@ func cmdRollback(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := state.Open(cfg.Daemon.StateDir)
+	store, unlock, err := lockState(cfg, "rollback")
 	if err != nil {
 		return err
 	}
-	lock, err := store.Lock("rollback")
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
+	defer unlock()
 	en, err := newEngine(e, cfg, store).Rollback(ctx)
 	if en.ID != "" {
 		fmt.Fprintln(e.stdout, describe(en))

@@ -38,15 +38,11 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := state.Open(cfg.Daemon.StateDir)
+	store, unlock, err := lockState(cfg, "daemon")
 	if err != nil {
 		return err
 	}
-	lock, err := store.Lock("daemon")
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
+	defer unlock()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

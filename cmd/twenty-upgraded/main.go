@@ -193,3 +193,18 @@ func newLogger(w io.Writer, d config.Daemon) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
+
+// lockState opens the state folder and takes its lock for what (the daemon
+// and mutating commands exclude each other; the loser exits 75 naming the
+// holder). Call unlock when done.
+func lockState(cfg config.Config, what string) (store *state.Store, unlock func(), err error) {
+	store, err = state.Open(cfg.Daemon.StateDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	lock, err := store.Lock(what)
+	if err != nil {
+		return nil, nil, err
+	}
+	return store, func() { lock.Unlock() }, nil
+}
