@@ -16,7 +16,7 @@ scenarios:
 	[ $$rc -eq 0 ] || echo "full log: $(SCENARIOS_LOG)"; exit $$rc
 
 scenarios-bench:
-	@echo "downtime bench: three upgrades, each pulling a fresh 1 GiB layer (about 4 minutes)"
+	@echo "downtime bench: three upgrades, each pulling a fresh 1.25 GiB layer (about 4 minutes)"
 	@TWENTY_UPGRADED_BENCH=1 $(GO) test -count=1 -v -timeout 30m -run '^TestDowntimeBench$$' ./contrib/sandbox/scenarios/ > $(SCENARIOS_BENCH_LOG) 2>&1; rc=$$?; \
 	grep -E '^(bench|--- |ok|FAIL)|published|prober|engine downtime|_test.go' $(SCENARIOS_BENCH_LOG); \
 	[ $$rc -eq 0 ] || echo "full log: $(SCENARIOS_BENCH_LOG)"; exit $$rc
