@@ -54,7 +54,7 @@ func (g *Gate) Wait(ctx context.Context, want version.V, since time.Time) error 
 		}
 		done, err := tr.Observe(g.now(), rs)
 		if done {
-			g.log().Info("health gate passed", "version", want.String(), "duration_seconds", g.now().Sub(now).Seconds())
+			g.log().Info("health gate passed", "version", want.String(), "checks", strings.Join(g.Cfg.Checks, ","), "duration_seconds", g.now().Sub(now).Seconds())
 			return nil
 		}
 		var he *Error
