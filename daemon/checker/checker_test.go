@@ -1,0 +1,94 @@
+package checker
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/release/releasetest"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/compose"
+)
+
+func installedAt(v string) func(context.Context) (compose.Installed, error) {
+	return func(context.Context) (compose.Installed, error) {
+		return compose.Installed{Version: version.MustParse(v), Warnings: []string{"from test"}}, nil
+	}
+}
+
+func TestCheckPlansAndCountsRequests(t *testing.T) {
+	srv := releasetest.Start(t)
+	cfg := config.Default()
+	cfg.Release.Source, cfg.Release.URL, cfg.Release.MinAge = "github", srv.URL, 0
+	store, _ := state.Open(t.TempDir())
+	c, err := New(cfg, Deps{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Installed = installedAt("v1.22.0")
+	first, err := c.Check(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Plan.Current.String() != "v1.22.0" || first.Plan.Target.IsZero() || !first.Has(first.Plan.Target) {
+		t.Fatalf("plan %+v", first.Plan)
+	}
+	if first.Plan.Warnings[0] != "from test" {
+		t.Fatalf("installed warnings not carried into the plan: %q", first.Plan.Warnings)
+	}
+	// An unchanged feed costs one conditional request.
+	second, err := c.Check(context.Background())
+	if err != nil || second.Requests != 1 || second.Plan.Target != first.Plan.Target {
+		t.Fatalf("second check: %d requests, target %s, %v", second.Requests, second.Plan.Target, err)
+	}
+
+	// A release that failed here is no longer the target.
+	if err := store.MarkBad(first.Plan.Target, "rolled back"); err != nil {
+		t.Fatal(err)
+	}
+	third, err := c.Check(context.Background())
+	if err != nil || third.Plan.Target == first.Plan.Target {
+		t.Fatalf("bad version still targeted: %+v %v", third.Plan, err)
+	}
+}
+
+func TestCheckErrors(t *testing.T) {
+	cfg := config.Default()
+	cfg.Release.Source, cfg.Release.File = "file", filepath.Join(t.TempDir(), "releases.txt")
+	os.WriteFile(cfg.Release.File, []byte("v1.0.0\nlatest\n"), 0o600)
+	c, err := New(cfg, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Installed = installedAt("v1.0.0")
+	if _, err := c.Check(context.Background()); err == nil {
+		t.Fatal("a malformed release file was accepted")
+	}
+	boom := errors.New("no .env")
+	c.Installed = func(context.Context) (compose.Installed, error) { return compose.Installed{}, boom }
+	if _, err := c.Check(context.Background()); !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	cfg.Release.TokenFile = "/nonexistent/token"
+	if _, err := New(cfg, Deps{}); err == nil {
+		t.Fatal("missing token file accepted")
+	}
+}
+
+func TestPlanFromUpto(t *testing.T) {
+	cfg := config.Default()
+	cfg.Release.Source, cfg.Release.File, cfg.Release.MinAge = "file", releasetest.DemoReleaseFile(), 0
+	c, err := New(cfg, Deps{Now: func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.PlanFrom(context.Background(), compose.Installed{Version: version.MustParse("v2.30.0")}, version.MustParse("v2.35.0"))
+	if err != nil || res.Plan.Target.Compare(version.MustParse("v2.35.0")) > 0 || res.Plan.Target.IsZero() {
+		t.Fatalf("upto not honoured: %+v %v", res.Plan, err)
+	}
+}
