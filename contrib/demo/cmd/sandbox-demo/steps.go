@@ -205,7 +205,7 @@ func interesting(line string) bool {
 	for _, p := range []string{"twenty_upgraded_installed_version_info", "twenty_upgraded_latest_version_info", "twenty_upgraded_upgrades_total",
 		"twenty_upgraded_downtime_seconds", "twenty_upgraded_backup_", "twenty_upgraded_step_duration_seconds{step=\"backup",
 		"twenty_upgraded_step_duration_seconds{step=\"health", "twenty_upgraded_step_duration_seconds{step=\"start", "twenty_upgraded_update_held",
-		"twenty_upgraded_upgrade_in_progress", "twenty_upgraded_rollback_failed", "twenty_upgraded_update_available", "twenty_upgraded_step_failures_total"} {
+		"twenty_upgraded_upgrade_in_progress", "twenty_upgraded_health_check_up", "twenty_upgraded_rollback_failed", "twenty_upgraded_update_available", "twenty_upgraded_step_failures_total"} {
 		if strings.HasPrefix(line, p) {
 			return !strings.HasSuffix(line, " 0") || !strings.Contains(line, "{") || strings.Contains(line, "upgrades_total")
 		}
