@@ -44,7 +44,7 @@ func cmdStatus(ctx context.Context, e *env, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
-	printStatus(e.stdout, st)
+	printStatus(e.stdout, st, e.now())
 	return nil
 }
 
@@ -101,12 +101,12 @@ func offlineStatus(ctx context.Context, cfg config.Config, now time.Time) (daemo
 	return st, err
 }
 
-func printStatus(w io.Writer, st daemon.Status) {
-	running := "not running (status from the state folder)"
+func printStatus(w io.Writer, st daemon.Status, now time.Time) {
+	running := "daemon not running; read from the state folder"
 	if st.DaemonRunning {
-		running = "running"
+		running = "daemon running"
 	}
-	fmt.Fprintf(w, "state:       %s (daemon %s)\n", st.State, running)
+	fmt.Fprintf(w, "state:       %s (%s)\n", st.State, running)
 	fmt.Fprintf(w, "installed:   %s\n", dashIfEmpty(st.Installed.String()))
 	if st.DaemonRunning {
 		fmt.Fprintf(w, "latest:      %s\n", dashIfEmpty(st.Latest.String()))
@@ -124,8 +124,11 @@ func printStatus(w io.Writer, st daemon.Status) {
 		}
 	}
 	if st.NextWindow != nil {
-		fmt.Fprintf(w, "next window: %s (expected duration %s)\n", st.NextWindow.UTC().Format("2006-01-02 15:04 UTC"),
-			time.Duration(st.ExpectedDurationSeconds*float64(time.Second)))
+		at := st.NextWindow.UTC().Format("2006-01-02 15:04 UTC")
+		if !st.NextWindow.After(now) {
+			at = "open now"
+		}
+		fmt.Fprintf(w, "next window: %s (expected duration %s)\n", at, time.Duration(st.ExpectedDurationSeconds*float64(time.Second)))
 	}
 	if a := st.Approval; a != nil {
 		fmt.Fprintf(w, "approved:    %s at %s\n", a.Version, a.ApprovedAt.UTC().Format(time.RFC3339))
