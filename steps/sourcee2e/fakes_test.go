@@ -94,6 +94,9 @@ func build(dir string) error {
 	if v := readVersion(dir); strings.TrimSpace(string(b)) != v {
 		return fmt.Errorf("node_modules is for %s, the checkout is %s: run yarn install", strings.TrimSpace(string(b)), v)
 	}
+	if msg, err := os.ReadFile(filepath.Join(dir, "BUILD_FAILS")); err == nil {
+		return fmt.Errorf("build failed: %s", strings.TrimSpace(string(msg)))
+	}
 	return writeFile(filepath.Join(dir, distMarker), readVersion(dir))
 }
 

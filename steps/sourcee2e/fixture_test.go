@@ -31,7 +31,8 @@ type release struct {
 }
 
 // The releases: two good ones (both tag styles), a broken migration that
-// half-applies, and a release whose server reports another version.
+// half-applies, a release whose server reports another version, and one
+// that does not build.
 var releases = []release{
 	{tag: "v1.22.0", version: "v1.22.0", files: map[string]string{
 		".gitignore": "node_modules/\npackages/twenty-server/dist/\npackages/twenty-server/.env\n",
@@ -53,6 +54,8 @@ INSERT INTO person_archive SELECT * FROM person; -- no such table: the migration
 		"migrations/004-tags.sql": `CREATE TABLE tag (id int PRIMARY KEY, label text);
 INSERT INTO tag SELECT i, 'tag ' || i FROM generate_series(1, 50) i;
 UPDATE person SET email = upper(email);`}},
+	{tag: "v1.26.0", base: "twenty/v1.23.0", version: "v1.26.0", files: map[string]string{
+		"BUILD_FAILS": "src/engine/core.ts(12,5): error TS2322: Type 'string' is not assignable to type 'number'."}},
 }
 
 // fixture is a seed-guide install of v1.22.0, built, migrated and running,
@@ -69,7 +72,10 @@ type fixture struct {
 	oldCommit string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { t.Helper(); return newFixtureWith(t, "") }
+
+// newFixtureWith appends extra to the config file (e.g. a [source] table).
+func newFixtureWith(t *testing.T, extra string) *fixture {
 	t.Helper()
 	if _, err := proc.LookPath("git"); err != nil {
 		t.Skip("git is missing: install git to run the source-mode end-to-end test")
@@ -81,7 +87,7 @@ func newFixture(t *testing.T) *fixture {
 	f.environment(t)
 	f.makeRepos(t)
 	f.install(t)
-	f.engine(t)
+	f.engine(t, extra)
 	return f
 }
 
@@ -180,7 +186,7 @@ func (f *fixture) install(t *testing.T) {
 
 // engine loads a source-mode config (validated like a real one) and builds
 // the engine with the real runner and backup manager.
-func (f *fixture) engine(t *testing.T) {
+func (f *fixture) engine(t *testing.T, extra string) {
 	t.Helper()
 	q := strconv.Quote
 	toml := fmt.Sprintf(`[install]
@@ -202,7 +208,7 @@ interval = "150ms"
 state_dir = %s
 `, q(f.dir), q(filepath.Join(f.root, "backups")), q(f.pg.URL("default")), q(fmt.Sprintf("http://127.0.0.1:%d", f.port)), q(filepath.Join(f.root, "state")))
 	path := filepath.Join(f.root, "twenty-upgraded.toml")
-	cfg, err := config.Parse(path, []byte(toml))
+	cfg, err := config.Parse(path, []byte(toml+extra))
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}

@@ -23,7 +23,7 @@ func (f *fixture) upgrade(t *testing.T, to string) (state.Entry, error) {
 	start := time.Now()
 	en, err := f.eng.Upgrade(ctx, version.MustParse(to), steps.Options{Trigger: "cli"})
 	t.Logf("SUMMARY %s → %s: result %q in %.2fs (wall %.2fs), downtime %.2fs, err: %v",
-		"v1.22.0", to, en.Result, en.Seconds, time.Since(start).Seconds(), en.Downtime, err)
+		releases[0].version, to, en.Result, en.Seconds, time.Since(start).Seconds(), en.Downtime, err)
 	if open, _ := f.st.Load(); open != nil {
 		t.Errorf("state.json left open: %+v", open)
 	}
@@ -41,7 +41,12 @@ func (f *fixture) lastHistory(t *testing.T) state.Entry {
 }
 
 func TestSourceUpgrade(t *testing.T) {
-	f := newFixture(t)
+	for _, tc := range []struct{ name, extra string }{{"seed guide", ""}, {"build_early", "[source]\nbuild_early = true\n"}} {
+		t.Run(tc.name, func(t *testing.T) { upgradeOK(t, newFixtureWith(t, tc.extra)) })
+	}
+}
+
+func upgradeOK(t *testing.T, f *fixture) {
 	en, err := f.upgrade(t, "v1.23.0")
 	if err != nil {
 		t.Fatalf("upgrade: %v", err)
@@ -71,6 +76,44 @@ func TestSourceUpgrade(t *testing.T) {
 	if en.Backup == "" {
 		t.Error("no backup set recorded")
 	}
+	if f.cfg.Source.BuildEarly {
+		if _, err := os.Stat(filepath.Join(f.cfg.Daemon.StateDir, "prebuild")); !os.IsNotExist(err) {
+			t.Errorf("early-build worktree left behind: %v", err)
+		}
+		if wt := mustRun(t, f.dir, "git", "worktree", "list", "--porcelain"); strings.Count(wt, "worktree ") != 1 {
+			t.Errorf("git still lists the early-build worktree:\n%s", wt)
+		}
+	}
+	// HEAD now carries the twenty/v1.23.0 style of tag: it must read as v1.23.0
+	if _, err := f.eng.Upgrade(context.Background(), version.MustParse("v1.23.0"), steps.Options{}); !errors.Is(err, outcome.ErrHeld) || !strings.Contains(err.Error(), "v1.23.0 is installed") {
+		t.Errorf("upgrade to the installed version: %v", err)
+	}
+}
+
+// TestSourceManualRollback commits v1.23.0, then undoes it by hand
+// (`twenty-upgraded rollback`): the old commit, rebuilt, on the data from the
+// transaction's backup set.
+func TestSourceManualRollback(t *testing.T) {
+	f := newFixture(t)
+	before := f.tableSums(t)
+	if _, err := f.upgrade(t, "v1.23.0"); err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	start := time.Now()
+	en, err := f.eng.Rollback(context.Background())
+	t.Logf("SUMMARY rollback of v1.22.0 → v1.23.0: result %q in %.2fs, downtime %.2fs, err: %v", en.Result, time.Since(start).Seconds(), en.Downtime, err)
+	if err != nil || en.Result != state.ResultRolledBack {
+		t.Fatalf("rollback: %q %v", en.Result, err)
+	}
+	if got := f.head(t); got != f.oldCommit {
+		t.Errorf("HEAD %s, want the old commit %s", got, f.oldCommit)
+	}
+	if f.built() != "v1.22.0" || f.appVersion() != "1.22.0" {
+		t.Errorf("built %q, server reports %q; want v1.22.0", f.built(), f.appVersion())
+	}
+	if after := f.tableSums(t); !maps.Equal(before, after) {
+		t.Errorf("database differs after the rollback:\nbefore %v\nafter  %v", before, after)
+	}
 }
 
 // TestSourceBrokenRelease upgrades to releases that fail after the downtime
@@ -80,6 +123,7 @@ func TestSourceBrokenRelease(t *testing.T) {
 	for _, tc := range []struct{ name, to, cause string }{
 		{"migration half-applies", "v1.24.0", "migration 003-split-name.sql failed"},
 		{"server reports another version", "v1.25.0", "appVersion"},
+		{"build fails in the downtime", "v1.26.0", "error TS2322"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -142,5 +186,25 @@ func TestSourceDirtyWorktree(t *testing.T) {
 	}
 	if bad, _ := f.st.BadVersions(); len(bad) != 0 {
 		t.Errorf("bad-versions after a refusal: %v", bad)
+	}
+}
+
+// TestSourceEarlyBuildFails: with build_early a release that does not build
+// fails before the downtime; nothing stops, HEAD stays.
+func TestSourceEarlyBuildFails(t *testing.T) {
+	f := newFixtureWith(t, "[source]\nbuild_early = true\n")
+	pid := serverPID()
+	en, err := f.upgrade(t, "v1.26.0")
+	if err == nil || errors.Is(err, outcome.ErrRolledBack) || !strings.Contains(err.Error(), "error TS2322") {
+		t.Fatalf("want a failure naming the build error, got %v", err)
+	}
+	if en.Result != state.ResultFailed || en.Downtime != 0 {
+		t.Errorf("result %q downtime %.2f, want failed without downtime", en.Result, en.Downtime)
+	}
+	if calls := f.calls(); strings.Contains(calls, " stop ") || serverPID() != pid || f.head(t) != f.oldCommit || f.built() != "v1.22.0" {
+		t.Errorf("Twenty was touched (pid %d → %d, built %q):\n%s", pid, serverPID(), f.built(), calls)
+	}
+	if _, err := os.Stat(filepath.Join(f.cfg.Daemon.StateDir, "prebuild")); !os.IsNotExist(err) {
+		t.Errorf("early-build worktree left behind: %v", err)
 	}
 }
