@@ -122,10 +122,19 @@ func (b *bench) manager() *backup.Manager {
 	cfg.Backup.Dir = filepath.Join(b.work, "backups")
 	cfg.Backup.Database, cfg.Backup.DatabaseURL = "url", b.c.URL("default")
 	cfg.Backup.Files, cfg.Backup.Verify = "none", "list"
-	return backup.New(cfg, b.r, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	return backup.New(cfg, b.r, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: benchLogLevel()})))
 }
 
 func (b *bench) drop() error {
 	_, err := b.c.SQL("postgres", `drop database if exists "default" with (force)`)
 	return err
+}
+
+// benchLogLevel is warn, or debug with BENCH_DEBUG=1 (every command with its
+// duration, to see where a restore spends its time).
+func benchLogLevel() slog.Level {
+	if os.Getenv("BENCH_DEBUG") == "1" {
+		return slog.LevelDebug
+	}
+	return slog.LevelWarn
 }
