@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/drain"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
@@ -92,8 +93,15 @@ func TestOneTransactionAtATime(t *testing.T) {
 func TestStopGrace(t *testing.T) {
 	h := newHarness(t)
 	cancelledAfter := make(chan time.Duration, 1)
+	drainedFirst := make(chan bool, 1)
 	var stopAt time.Time
 	h.up.run = func(ctx context.Context, to version.V) (state.Entry, error) {
+		// The engine is asked to start no new step (drain) before its
+		// context is ever cancelled.
+		for !drain.Requested(ctx) && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		drainedFirst <- ctx.Err() == nil
 		<-ctx.Done()
 		cancelledAfter <- time.Since(stopAt)
 		return state.Entry{ID: "t", From: v1226, To: to, Result: state.ResultFailed}, ctx.Err()
@@ -104,6 +112,9 @@ func TestStopGrace(t *testing.T) {
 	stopAt = time.Now()
 	if err := stop(); err != nil {
 		t.Fatalf("Run returned %v on stop", err)
+	}
+	if !<-drainedFirst {
+		t.Error("the engine's context was cancelled without a drain request first")
 	}
 	if d := <-cancelledAfter; d < h.cfg.Daemon.StopGrace {
 		t.Errorf("engine cancelled %s after stop, before stop_grace %s", d, h.cfg.Daemon.StopGrace)

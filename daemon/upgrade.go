@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/twenty-upgraded/twenty-upgraded/internal/drain"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
@@ -93,25 +94,29 @@ func (d *Daemon) afterTxn(e state.Entry) {
 }
 
 // runTxn runs fn (a transaction) with a context that outlives ctx: when ctx
-// ends (SIGTERM) the daemon sends STOPPING=1 and lets the running step go on
-// for daemon.stop_grace, extending systemd's stop timeout meanwhile, and
-// only then cancels. The engine persists before it acts, so a cancelled
-// transaction is resumed on the next start.
+// ends (SIGTERM) the daemon sends STOPPING=1 and asks the engine, through a
+// drain signal, to start no new step while Twenty still runs; a step that
+// runs (or a transaction already in its downtime) goes on for
+// daemon.stop_grace, extending systemd's stop timeout meanwhile, and only
+// then is cancelled. The engine persists before it acts, so a drained or
+// cancelled transaction is resumed on the next start.
 func (d *Daemon) runTxn(ctx context.Context, stopping func(), fn func(work context.Context)) {
 	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
+	drainCh := make(chan struct{})
+	work = drain.With(work, drainCh)
 	done := make(chan struct{})
 	watcherDone := make(chan struct{})
 	go func() {
 		defer close(watcherDone)
-		d.graceWatch(ctx, done, cancel, stopping)
+		d.graceWatch(ctx, done, func() { close(drainCh) }, cancel, stopping)
 	}()
 	fn(work)
 	close(done)
 	<-watcherDone
 }
 
-func (d *Daemon) graceWatch(ctx context.Context, done <-chan struct{}, cancel context.CancelFunc, stopping func()) {
+func (d *Daemon) graceWatch(ctx context.Context, done <-chan struct{}, drainNow func(), cancel context.CancelFunc, stopping func()) {
 	select {
 	case <-done:
 		return
@@ -119,6 +124,7 @@ func (d *Daemon) graceWatch(ctx context.Context, done <-chan struct{}, cancel co
 	}
 	cfg, _ := d.config()
 	stopping()
+	drainNow()
 	d.mu.Lock()
 	phase := d.st.phase
 	d.mu.Unlock()

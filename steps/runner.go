@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/twenty-upgraded/twenty-upgraded/internal/drain"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 )
 
@@ -56,6 +57,13 @@ func (r *txnRunner) forward(ctx context.Context) error {
 		}
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%w before step %s: %w", errInterrupted, name, err)
+		}
+		if drain.Requested(ctx) && t.Facts[FactStoppedAt] == "" {
+			// The daemon is stopping and Twenty still runs: start no new
+			// step. Once the downtime has begun the transaction goes on
+			// (within the daemon's stop_grace), since stopping there would
+			// leave Twenty down until the daemon starts again.
+			return fmt.Errorf("%w before step %s: the daemon is stopping (nothing was stopped yet)", errInterrupted, name)
 		}
 		t.Step = name
 		if !slices.Contains(t.Started, name) {
