@@ -191,3 +191,55 @@ func (v *V) UnmarshalText(b []byte) error {
 	*v = p
 	return nil
 }
+
+// ParseLoose accepts a version as Twenty writes it outside tags: "vX.Y.Z" or
+// "X.Y.Z" (the image's APP_VERSION, a TAG written without its v). It is as
+// strict as Parse about everything else.
+func ParseLoose(s string) (V, error) {
+	if !strings.HasPrefix(s, "v") {
+		if v, err := Parse("v" + s); err == nil {
+			return v, nil
+		}
+	}
+	return Parse(s)
+}
+
+// Alias is a Docker Hub alias tag: "latest", "vX" or "vX.Y" (with or
+// without the v). Twenty's docs suggest aliases such as TAG=v0.53; the
+// version an alias stands for is only known from what runs.
+type Alias struct {
+	Latest       bool
+	Major, Minor int
+	HasMinor     bool
+}
+
+// ParseAlias reads an alias tag; a full version is not an alias.
+func ParseAlias(s string) (Alias, bool) {
+	if s == "latest" {
+		return Alias{Latest: true}, true
+	}
+	parts := strings.Split(strings.TrimPrefix(s, "v"), ".")
+	if len(parts) > 2 {
+		return Alias{}, false
+	}
+	var n [2]int
+	for i, p := range parts {
+		v, err := component(p)
+		if err != nil {
+			return Alias{}, false
+		}
+		n[i] = v
+	}
+	return Alias{Major: n[0], Minor: n[1], HasMinor: len(parts) == 2}, true
+}
+
+// Covers reports whether the alias can stand for v.
+func (a Alias) Covers(v V) bool {
+	switch {
+	case a.Latest:
+		return true
+	case a.HasMinor:
+		return v.Major == a.Major && v.Minor == a.Minor
+	}
+	return v.Major == a.Major
+}

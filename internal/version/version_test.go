@@ -148,3 +148,41 @@ func TestConstraint(t *testing.T) {
 		}
 	}
 }
+
+func TestParseLooseAndAlias(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string // "" = error
+	}{{"v1.22.4", "v1.22.4"}, {"1.22.4", "v1.22.4"}, {"01.2.3", ""}, {"1.22", ""}, {"latest", ""}, {"v1.2.3-rc1", ""}, {"vv1.2.3", ""}} {
+		v, err := ParseLoose(tc.in)
+		if got := v.String(); (err != nil) != (tc.want == "") || got != tc.want {
+			t.Errorf("ParseLoose(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		in      string
+		ok      bool
+		covers  string
+		notCovs string
+	}{
+		{"latest", true, "v9.9.9", ""},
+		{"v1.22", true, "v1.22.4", "v1.23.0"},
+		{"1.22", true, "v1.22.0", "v2.22.0"},
+		{"v2", true, "v2.40.1", "v1.40.1"},
+		{"v1.22.4", false, "", ""},
+		{"v1.x", false, "", ""},
+		{"", false, "", ""},
+	} {
+		a, ok := ParseAlias(tc.in)
+		if ok != tc.ok {
+			t.Errorf("ParseAlias(%q) ok = %v, want %v", tc.in, ok, tc.ok)
+			continue
+		}
+		if tc.covers != "" && !a.Covers(MustParse(tc.covers)) {
+			t.Errorf("%q does not cover %s", tc.in, tc.covers)
+		}
+		if tc.notCovs != "" && a.Covers(MustParse(tc.notCovs)) {
+			t.Errorf("%q covers %s", tc.in, tc.notCovs)
+		}
+	}
+}

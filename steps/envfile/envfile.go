@@ -120,6 +120,17 @@ func Get(data []byte, key string) (string, bool) {
 	return val, found
 }
 
+// All returns every assigned key with the value of its last assignment.
+func All(data []byte) map[string]string {
+	m := map[string]string{}
+	for _, l := range split(data) {
+		if l.key != "" {
+			m[l.key] = string(l.raw[l.valPos[0]:l.valPos[1]])
+		}
+	}
+	return m
+}
+
 // Set returns data with every assignment of key given value, or with
 // "key=value" appended when there is none. value must be safe unquoted or in
 // the line's existing quotes: callers pass validated versions; anything with

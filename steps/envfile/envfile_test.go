@@ -104,3 +104,17 @@ func FuzzSet(f *testing.F) {
 		}
 	})
 }
+
+func TestAll(t *testing.T) {
+	data := []byte("# c\nTAG=v1\nexport A = 'x y' # c\nB=\"q\"\nTAG=v2\nnot a line\nC=\n")
+	got := All(data)
+	want := map[string]string{"TAG": "v2", "A": "x y", "B": "q", "C": ""}
+	if len(got) != len(want) {
+		t.Fatalf("All = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("All[%s] = %q, want %q", k, got[k], v)
+		}
+	}
+}
