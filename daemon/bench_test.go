@@ -17,7 +17,7 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/daemon/release/releasetest"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
-	"github.com/twenty-upgraded/twenty-upgraded/steps/compose"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 )
 
 // benchChecker adapts the real checker (as cmd_run does) and counts checks.
@@ -65,7 +65,7 @@ func TestIdleBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bc.c.Installed = func(context.Context) (compose.Installed, error) { return compose.Installed{Version: v1226}, nil }
+	bc.c.Installed = func(context.Context) (install.Installed, error) { return install.Installed{Version: v1226}, nil }
 	d, err := New(cfg, Deps{Store: store, Notifier: &recNotifier{},
 		NewChecker: func(config.Config) (Checker, error) { return bc, nil }})
 	if err != nil {

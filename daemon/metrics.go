@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/policy"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 )
 
@@ -16,7 +17,7 @@ const ns = "twenty_upgraded"
 // an alert or a graph sees every series: daemon/policy's Code* values plus
 // CodeAwaitingApproval.
 func HeldCodes() []string {
-	return []string{"failed_here", "skipped", "outside_constraint", "above_requested", "too_new", "needs_approval", "path_blocked", CodeAwaitingApproval}
+	return append(policy.Codes(), CodeAwaitingApproval)
 }
 
 // Results returns the results of a transaction (upgrades_total{result}).

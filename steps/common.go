@@ -9,23 +9,28 @@ import (
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/twenty"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
-	"github.com/twenty-upgraded/twenty-upgraded/steps/envfile"
 )
 
-// Version gates (TWENTY.md "Gates").
-var (
-	gateEncryptionKey = version.MustParse("v2.5.0")  // needs ENCRYPTION_KEY in .env
-	gatePostgres15    = version.MustParse("v2.34.0") // needs PostgreSQL >= 15
-)
+// pg15From is the release from which Twenty's upgrade guide says it needs
+// PostgreSQL 15 ("Upgrading to v2.34+", docs/twenty.md).
+var pg15From = version.MustParse("v2.34.0")
 
-// checks shared by both modes' preflight: free space, gates, pre_upgrade hook.
+// checks shared by both modes' preflight: the install's database can be
+// backed up, free space, warnings, the pre_upgrade hook.
 func preflightCommon(ctx context.Context, u *Upgrade) error {
+	if err := databaseBackedUp(u); err != nil {
+		return err
+	}
 	if err := u.Backups.CheckSpace(ctx); err != nil {
 		return fmt.Errorf("free space: %w", err)
 	}
-	if err := gates(ctx, u); err != nil {
+	if err := postgresGate(ctx, u); err != nil {
 		return err
+	}
+	if u.In.Spec.S3() {
+		u.Log.Warn("uploaded files are in S3 (STORAGE_TYPE=s3): not in this backup; back up the bucket yourself")
 	}
 	if err := runHook(ctx, u, "pre_upgrade", u.Cfg.Hooks.PreUpgrade, "pending"); err != nil {
 		return fmt.Errorf("%w (a failing pre_upgrade hook cancels the upgrade before any downtime)", err)
@@ -33,26 +38,43 @@ func preflightCommon(ctx context.Context, u *Upgrade) error {
 	return nil
 }
 
-// gates refuses targets the install is not ready for; the error wraps
-// outcome.ErrHeld: nothing is wrong with the release, a person must act.
-func gates(ctx context.Context, u *Upgrade) error {
-	if !u.To.Less(gateEncryptionKey) {
-		key, ok, err := envfile.GetFile(u.Cfg.Install.EnvFile, "ENCRYPTION_KEY")
-		if err != nil {
-			return fmt.Errorf("read ENCRYPTION_KEY gate: %w", err)
-		}
-		if !ok || strings.TrimSpace(key) == "" {
-			return fmt.Errorf("%w: %s needs ENCRYPTION_KEY set in %s before the upgrade (Twenty v2.5+); generate one (openssl rand -base64 32), add it and run again", outcome.ErrHeld, u.To, u.Cfg.Install.EnvFile)
-		}
+// composeGates refuses compose targets the image cannot upgrade to by itself.
+func composeGates(u *Upgrade) error {
+	if why := twenty.Lacks(u.To, twenty.ImageMigrates); why != "" {
+		return fmt.Errorf("%w: %s cannot be installed in compose mode: %s, and compose mode relies on it; upgrade to %s or newer, or by hand", outcome.ErrHeld, u.To, why, twenty.Since(twenty.ImageMigrates))
 	}
-	if !u.To.Less(gatePostgres15) {
-		major, answer, err := postgresMajor(ctx, u)
-		if err != nil {
-			return fmt.Errorf("PostgreSQL version gate for %s: %w", u.To, err)
-		}
-		if major < 15 {
-			return fmt.Errorf("%w: %s needs PostgreSQL 15 or newer, the %s service runs %q; upgrade PostgreSQL first", outcome.ErrHeld, u.To, u.Cfg.Install.DBService, answer)
-		}
+	return nil
+}
+
+// databaseBackedUp refuses, before any downtime, an install whose database
+// the backup would miss: Twenty's compose file builds the database URL from
+// PG_DATABASE_HOST, and with another host dumping the db service backs up
+// nothing that matters, so a "rollback" would leave the migrated database.
+func databaseBackedUp(u *Upgrade) error {
+	db := u.In.Spec.Database
+	if !db.External || u.Cfg.Backup.Database == "url" {
+		return nil
+	}
+	return fmt.Errorf("%w: Twenty's database is on %s (%s), not in the %s service that backup.database = \"compose\" dumps; set in [backup] database = \"url\" and database_url = \"%s\" (the password in a PGPASSFILE, 0600), then run again", outcome.ErrHeld, db.Host, db.From, u.In.DBSvc, db.URL())
+}
+
+// postgresGate holds a v2.34+ target on a PostgreSQL older than 15, as
+// Twenty's upgrade guide requires. With backup.database = "url" the server
+// is not ours to ask from a container: the admin is warned instead.
+func postgresGate(ctx context.Context, u *Upgrade) error {
+	if u.To.Less(pg15From) {
+		return nil
+	}
+	if u.Cfg.Backup.Database == "url" {
+		u.Log.Warn("Twenty v2.34+ needs PostgreSQL 15 or newer (its upgrade guide); check the external server before the upgrade", "to", u.To.String())
+		return nil
+	}
+	major, answer, err := postgresMajor(ctx, u)
+	if err != nil {
+		return fmt.Errorf("PostgreSQL version gate for %s: %w", u.To, err)
+	}
+	if major < 15 {
+		return fmt.Errorf("%w: %s needs PostgreSQL 15 or newer (Twenty's upgrade guide, \"Upgrading to v2.34+\"), the %s service runs %q; upgrade PostgreSQL first", outcome.ErrHeld, u.To, u.In.DBSvc, answer)
 	}
 	return nil
 }
@@ -61,7 +83,7 @@ var pgVersionRe = regexp.MustCompile(`\(PostgreSQL\)\s+(\d+)`)
 
 // postgresMajor asks the db service's postgres binary for its version.
 func postgresMajor(ctx context.Context, u *Upgrade) (int, string, error) {
-	res, err := u.run(ctx, u.Compose.Cmd(u.Cfg.Timeouts.Command, "exec", "-T", u.Cfg.Install.DBService, "postgres", "--version"))
+	res, err := u.run(ctx, u.In.ExecDB(0, nil, "postgres", "--version"))
 	if err != nil {
 		return 0, "", err
 	}
@@ -83,14 +105,14 @@ func backupStep() Step {
 	return step{name: StepBackup, run: func(ctx context.Context, u *Upgrade) error {
 		images := map[string]string{}
 		if id := u.Fact(FactServerImageID); id != "" {
-			images[u.Cfg.Install.ServerService] = id
+			images[u.In.Server] = id
 		}
 		if id := u.Fact(FactWorkerImageID); id != "" {
-			images[u.Cfg.Install.WorkerService] = id
+			images[u.In.Worker] = id
 		}
 		start := u.Now()
 		set, err := u.Backups.Create(ctx, BackupMeta{Version: u.From, Images: images, Commit: u.Fact(FactOldCommit),
-			Reason: "before upgrade to " + u.To.String(), TxnID: u.Txn.ID})
+			Reason: "before upgrade to " + u.To.String(), TxnID: u.Txn.ID, Install: u.In})
 		if err != nil {
 			return err
 		}
@@ -102,17 +124,17 @@ func backupStep() Step {
 		// The database and files only need putting back when the new version
 		// may have run; before that the server was stopped and nothing wrote.
 		id := u.Fact(FactBackupID)
-		if id == "" || !buildPlan(u.Txn.Mode).newVersionTouched(u) {
+		if id == "" || !u.newVersionTouched() {
 			return nil
 		}
 		if u.Cfg.Backup.Database != "url" {
 			// The restore needs the db container: make sure it runs (a no-op
 			// when it does; it may have died with the failed release).
-			if _, err := u.run(ctx, u.Compose.Cmd(u.Cfg.Timeouts.Start, "up", "-d", u.Cfg.Install.DBService)); err != nil {
-				return fmt.Errorf("start the %s service for the restore: %w", u.Cfg.Install.DBService, err)
+			if _, err := u.run(ctx, u.In.UpDB()); err != nil {
+				return fmt.Errorf("start the %s service for the restore: %w", u.In.DBSvc, err)
 			}
 		}
-		return u.Backups.Restore(ctx, id, RestoreOptions{StopWriters: true, Env: true, Files: true, Database: true})
+		return u.Backups.Restore(ctx, id, RestoreOptions{StopWriters: true, Env: true, Files: true, Database: true, Install: u.In})
 	}}
 }
 
@@ -171,3 +193,8 @@ func (u *Upgrade) observer() Observer {
 	}
 	return u.obs
 }
+
+// newVersionTouched reports whether a step after the switch started: the
+// new version may have run (migrated the database, built), so its data must
+// be restored and, when it failed, the version is bad.
+func (u *Upgrade) newVersionTouched() bool { return buildPlan(u.Txn.Mode).newVersionTouched(u) }

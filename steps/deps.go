@@ -10,6 +10,7 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/backup"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
@@ -37,13 +38,21 @@ type Backups interface {
 	Restore(ctx context.Context, id string, o RestoreOptions) error
 	Prune(protect ...string) ([]string, error)
 	CheckSpace(ctx context.Context) error
+	// Describe lists, for the dry run, the commands a backup of in runs.
+	Describe(in *install.Install) []string
 }
 
 // Gate waits until Twenty is really up on want, or fails naming each failing
 // check. since is when the server was started (for its log). *health.Gate
 // satisfies it.
 type Gate interface {
+	// Wait runs every configured check that exists on want until all pass
+	// for health.stable_for.
 	Wait(ctx context.Context, want version.V, since time.Time) error
+	// WaitStarted only watches the server container until it is healthy (a
+	// failure line in its log fails it at once): the start step waits for
+	// it before starting the worker.
+	WaitStarted(ctx context.Context, want version.V, since time.Time) error
 }
 
 // Observer lets the daemon update metrics and systemd STATUS= without steps

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,9 +11,11 @@ import (
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
-	"github.com/twenty-upgraded/twenty-upgraded/steps/compose"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/health"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
@@ -20,32 +23,71 @@ import (
 // Commands that only read (inspect, ps, git status, postgres --version) run
 // for real so the plan shows real image IDs and real gate answers; every
 // other command, file write, backup and the gate are printed, not done.
-// Nothing is written to the journal.
-func (e *Engine) dryRun(ctx context.Context, txn *state.Txn, c compose.Compose, opt Options) error {
+// Nothing is written to the journal. A target the real run would hold
+// (bad-versions, a gate) is said, and the dry run exits held too.
+func (e *Engine) dryRun(ctx context.Context, txn *state.Txn, in *install.Install, opt Options) error {
 	out := opt.DryRunOut
 	if out == nil {
 		out = os.Stdout
 	}
 	fmt.Fprintf(out, "dry run: %s upgrade %s → %s; nothing is changed\n", txn.Mode, txn.From, txn.To)
+	describeInstall(out, in, e.cfg)
+	held := e.notBad(txn.To)
+	if held != nil {
+		fmt.Fprintf(out, "HELD: a real run would not start: %v\n", held)
+	}
 	p := buildPlan(txn.Mode)
-	u := &Upgrade{Cfg: e.cfg, From: txn.From, To: txn.To, Compose: c, Runner: &dryRunner{real: e.runner, out: out},
-		Backups: dryBackups{real: e.backups, out: out}, Gate: dryGate{h: e.cfg.Health, out: out}, Log: e.log,
+	u := &Upgrade{Cfg: e.cfg, From: txn.From, To: txn.To, In: in, Runner: &dryRunner{real: e.runner, out: out},
+		Backups: dryBackups{real: e.backups, in: in, out: out}, Gate: dryGate{cfg: e.cfg, in: in, out: out}, Log: e.log,
 		HTTP: e.http, Now: e.now, Txn: txn, DryRun: true, Out: out}
 	failed := 0
 	for i, s := range p.steps {
 		fmt.Fprintf(out, "%d. %s\n", i+1, s.Name())
 		if err := s.Run(ctx, u); err != nil {
 			failed++
-			fmt.Fprintf(out, "  ! a real run would fail here: %v\n", err)
+			if held == nil && errors.Is(err, outcome.ErrHeld) {
+				held = err
+			}
+			fmt.Fprintf(out, "  ! a real run would stop here: %v\n", err)
 		}
 	}
 	names := p.names()
 	slices.Reverse(names)
 	fmt.Fprintf(out, "on failure after stop: rollback in reverse order: %s\n", strings.Join(names, ", "))
-	if failed > 0 {
+	fmt.Fprintf(out, "  the rollback's health gate judges %s:\n", txn.From)
+	dryGate{cfg: e.cfg, in: in, out: out}.describe(txn.From)
+	switch {
+	case held != nil:
+		return fmt.Errorf("dry run: the real run would be held: %w", held)
+	case failed > 0:
 		return fmt.Errorf("dry run: %d step(s) would fail (see above)", failed)
 	}
 	return nil
+}
+
+// describeInstall prints what the install model read, for the dry run.
+func describeInstall(out io.Writer, in *install.Install, cfg config.Config) {
+	sp := in.Spec
+	fmt.Fprintf(out, "install: %s in %s (compose %s %s, read from %s)\n", in.Mode, in.Dir, strings.Join(in.Program, " "), in.ComposeVersion, sp.From)
+	db := sp.Database
+	where := "the " + in.DBSvc + " service"
+	if db.External {
+		where = "an external server"
+	}
+	how := "pg_dump in the " + in.DBSvc + " service"
+	if cfg.Backup.Database == "url" {
+		how = "pg_dump on the host from backup.database_url"
+	}
+	fmt.Fprintf(out, "  database: %s on %s (from %s), backed up by %s\n", db.URL(), where, db.From, how)
+	if sp.S3() {
+		fmt.Fprintf(out, "  uploaded files: in S3 (STORAGE_TYPE=s3): not in this backup\n")
+	} else {
+		fmt.Fprintf(out, "  uploaded files: local storage, volume %s\n", sp.FilesVolume)
+	}
+	fmt.Fprintf(out, "  secrets in .env: %s\n", strings.Join(in.Secrets, ", "))
+	if !in.HasSecret("ENCRYPTION_KEY") && in.HasSecret("APP_SECRET") {
+		fmt.Fprintf(out, "  no ENCRYPTION_KEY: Twenty encrypts stored secrets with APP_SECRET, which the backup keeps; never change it\n")
+	}
 }
 
 // dryRunner runs reads and prints writes.
@@ -73,8 +115,8 @@ func (d *dryRunner) Run(ctx context.Context, c proc.Cmd) (proc.Result, error) {
 // isRead reports whether argv only reads (safe to run in a dry run).
 func isRead(argv []string) bool {
 	s := " " + strings.Join(argv, " ") + " "
-	for _, r := range []string{" inspect ", " ps -q ", " compose version ", "docker-compose version ",
-		" status --porcelain ", " rev-parse ", " tag --points-at ", " postgres --version "} {
+	for _, r := range []string{" inspect ", " ps -q ", " compose version ", "docker-compose version ", " config --format json ",
+		" status --porcelain ", " rev-parse ", " tag --points-at ", " postgres --version ", " cat-file -e ", " show refs/", " check-ignore "} {
 		if strings.Contains(s, r) {
 			return true
 		}
@@ -84,13 +126,19 @@ func isRead(argv []string) bool {
 
 type dryBackups struct {
 	real Backups
+	in   *install.Install
 	out  io.Writer
 }
 
 func (d dryBackups) Create(_ context.Context, m BackupMeta) (BackupSet, error) {
-	fmt.Fprintf(d.out, "  backup: database, files, .env and compose file of %s (verified) into backup.dir\n", m.Version)
+	fmt.Fprintf(d.out, "  backup of %s into backup.dir, verified:\n", m.Version)
+	for _, l := range d.real.Describe(d.in) {
+		fmt.Fprintf(d.out, "    %s\n", l)
+	}
 	return BackupSet{ID: "(new set)", Dir: "(new set)"}, nil
 }
+
+func (d dryBackups) Describe(in *install.Install) []string { return d.real.Describe(in) }
 
 func (d dryBackups) Restore(_ context.Context, id string, o RestoreOptions) error {
 	fmt.Fprintf(d.out, "  restore backup %s %+v\n", id, o)
@@ -111,12 +159,30 @@ func (d dryBackups) CheckSpace(ctx context.Context) error {
 }
 
 type dryGate struct {
-	h   config.Health
+	cfg config.Config
+	in  *install.Install
 	out io.Writer
 }
 
 func (d dryGate) Wait(_ context.Context, want version.V, _ time.Time) error {
-	fmt.Fprintf(d.out, "  health gate on %s: %s at %s, all passing for %s within %s (every %s)\n",
-		want, strings.Join(d.h.Checks, ", "), d.h.URL, d.h.StableFor, d.h.Timeout, d.h.Interval)
+	d.describe(want)
 	return nil
+}
+
+func (d dryGate) WaitStarted(_ context.Context, want version.V, _ time.Time) error {
+	fmt.Fprintf(d.out, "  wait (only watching, within %s) until the %s container is healthy, no failure line in its log\n", d.cfg.Health.Timeout, d.in.Server)
+	return nil
+}
+
+// describe prints the checks the gate runs on want, and those left out.
+func (d dryGate) describe(want version.V) {
+	h := d.cfg.Health
+	run, left := health.Applicable(want, h.Checks)
+	fmt.Fprintf(d.out, "  health gate on %s at %s: all passing for %s within %s (every %s):\n", want, h.URL, h.StableFor, h.Timeout, h.Interval)
+	for _, c := range run {
+		fmt.Fprintf(d.out, "    %-14s %s\n", c, health.Describe(want, c, h.APIKeyFile != ""))
+	}
+	for _, l := range left {
+		fmt.Fprintf(d.out, "    %-14s left out: %s\n", l.Check, l.Why)
+	}
 }

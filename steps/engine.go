@@ -13,8 +13,8 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
-	"github.com/twenty-upgraded/twenty-upgraded/steps/compose"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/health"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
@@ -66,11 +66,11 @@ func (e *Engine) Upgrade(ctx context.Context, to version.V, opt Options) (state.
 	} else if open != nil {
 		return state.Entry{}, fmt.Errorf("transaction %s (%s → %s) is still open at step %s, phase %s: resume it first (restart the daemon, or run twenty-upgraded rollback)", open.ID, open.From, open.To, open.Step, open.Phase)
 	}
-	c, err := e.compose(ctx)
+	c, err := e.open(ctx)
 	if err != nil {
 		return state.Entry{}, err
 	}
-	from, err := e.installed(ctx)
+	from, err := e.installed(ctx, c)
 	if err != nil {
 		return state.Entry{}, err
 	}
@@ -115,33 +115,33 @@ func badVersions(j Journal) (map[version.V]string, error) {
 	return nil, nil
 }
 
-// compose resolves the compose program (both modes use it: source mode's up).
-func (e *Engine) compose(ctx context.Context) (compose.Compose, error) {
-	c, err := compose.Detect(ctx, e.runner, e.cfg.Install)
-	if err != nil {
-		return c, fmt.Errorf("compose: %w", err)
-	}
-	return c, nil
+// open reads the install (both modes use compose: source mode's up).
+func (e *Engine) open(ctx context.Context) (*install.Install, error) {
+	return install.Open(ctx, e.cfg, e.runner)
 }
 
-func (e *Engine) installed(ctx context.Context) (version.V, error) {
-	in, err := compose.Current(ctx, e.runner, e.cfg)
+func (e *Engine) installed(ctx context.Context, in *install.Install) (version.V, error) {
+	cur, err := in.Current(ctx)
 	if err != nil {
 		return version.V{}, err
 	}
-	for _, w := range in.Warnings {
+	for _, w := range cur.Warnings {
 		e.log.Warn("installed version", "warning", w)
 	}
-	return in.Version, nil
+	return cur.Version, nil
 }
 
 // newRunner builds the Upgrade and the runner for txn.
-func (e *Engine) newRunner(txn *state.Txn, c compose.Compose, inj map[string]string) *txnRunner {
-	u := &Upgrade{Cfg: e.cfg, From: txn.From, To: txn.To, Compose: c, Runner: e.runner, Backups: e.backups,
+func (e *Engine) newRunner(txn *state.Txn, c *install.Install, inj map[string]string) *txnRunner {
+	u := &Upgrade{Cfg: e.cfg, From: txn.From, To: txn.To, In: c, Runner: e.runner, Backups: e.backups,
 		Log: e.log.With("upgrade_id", txn.ID), HTTP: e.http, Now: e.now, Txn: txn}
 	u.Gate = e.gate
 	if u.Gate == nil {
-		g := &health.Gate{Cfg: e.cfg.Health, Runner: e.runner, Compose: c, Server: e.cfg.Install.ServerService,
+		key, err := e.cfg.ReadSecret(e.cfg.Health.APIKeyFile)
+		if err != nil {
+			u.Log.Warn("health.api_key_file unreadable: the graphql check runs as an anonymous probe", "err", err)
+		}
+		g := &health.Gate{Cfg: e.cfg.Health, Runner: e.runner, In: c, APIKey: key,
 			HTTP: e.http, Now: e.now, CommandTimeout: e.cfg.Timeouts.Command, Log: u.Log}
 		if ho, ok := e.obs.(HealthObserver); ok {
 			g.Observe = func(rs []health.Result) {

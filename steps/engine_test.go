@@ -183,13 +183,45 @@ func TestUpgradeRefusals(t *testing.T) {
 	if _, err := e.Upgrade(context.Background(), v2, Options{}); !errors.Is(err, outcome.ErrHeld) || !strings.Contains(err.Error(), "bad-versions") {
 		t.Errorf("bad version: %v", err)
 	}
-	// gates: v2.5+ without ENCRYPTION_KEY is held before any downtime
-	must(t, writeFile(f.envPath, "TAG=v1.0.0\n"))
-	en, err := e.Upgrade(context.Background(), version.MustParse("v2.5.0"), Options{})
-	if !errors.Is(err, outcome.ErrHeld) || !strings.Contains(err.Error(), "ENCRYPTION_KEY") || en.Result != state.ResultFailed {
-		t.Errorf("encryption key gate: %+v %v", en, err)
+	// An external database with backup.database = "compose" is refused
+	// before any downtime, with the exact fix.
+	must(t, writeFile(f.envPath, "TAG=v1.0.0\nAPP_SECRET=s\nPG_DATABASE_HOST=pg.example.internal\nPG_DATABASE_USER=twenty\n"))
+	en, err := e.Upgrade(context.Background(), version.MustParse("v1.2.0"), Options{})
+	if !errors.Is(err, outcome.ErrHeld) || !strings.Contains(err.Error(), `database = "url"`) ||
+		!strings.Contains(err.Error(), "postgres://twenty@pg.example.internal:5432/default") || en.Result != state.ResultFailed {
+		t.Errorf("external database: %+v %v", en, err)
+	}
+	if log := strings.Join(f.load(t).Log, "\n"); strings.Contains(log, "stop server") {
+		t.Errorf("the refused upgrade stopped Twenty:\n%s", log)
 	}
 	f.converged(t, "v1.0.0")
+}
+
+// An install.sh install has APP_SECRET and no ENCRYPTION_KEY: Twenty then
+// encrypts with APP_SECRET, so nothing holds it at v2.5 (docs/twenty.md).
+func TestNoEncryptionKeyIsNoHold(t *testing.T) {
+	f := newFakeInstall(t, t.TempDir(), "compose")
+	must(t, writeFile(f.envPath, "TAG=v1.0.0\nAPP_SECRET=from-install-sh\nPG_DATABASE_PASSWORD=p\n"))
+	e, _ := f.engine(t, nil)
+	if _, err := e.Upgrade(context.Background(), version.MustParse("v2.5.0"), Options{}); err != nil {
+		t.Fatalf("v2.5.0 without ENCRYPTION_KEY: %v", err)
+	}
+	f.converged(t, "v2.5.0")
+}
+
+// A compose target whose image does not migrate by itself is held.
+func TestComposeTargetBelowImageMigrates(t *testing.T) {
+	f := newFakeInstall(t, t.TempDir(), "compose")
+	must(t, writeFile(f.envPath, "TAG=v0.50.0\nAPP_SECRET=s\n"))
+	w := f.load(t)
+	w.Running, w.DB = "v0.50.0", "v0.50.0"
+	f.save(t, w)
+	e, _ := f.engine(t, nil)
+	_, err := e.Upgrade(context.Background(), version.MustParse("v0.52.0"), Options{})
+	if !errors.Is(err, outcome.ErrHeld) || !strings.Contains(err.Error(), "v0.53.0") {
+		t.Fatalf("v0.52.0 in compose mode: %v", err)
+	}
+	f.converged(t, "v0.50.0")
 }
 
 func TestParsePostgresMajor(t *testing.T) {
@@ -217,14 +249,14 @@ func TestSourceBuildEarly(t *testing.T) {
 			e.runner = runnerFunc(func(ctx context.Context, c procCmd) (procResult, error) {
 				if strings.HasSuffix(c.Dir, "prebuild") {
 					early = append(early, strings.Join(c.Argv, " "))
-					if broken && c.Argv[1] == "build" {
+					if broken && slices.Contains(c.Argv, "build") {
 						return failCmd(c)
 					}
 				}
 				return inner.Run(ctx, c)
 			})
 			en, err := e.Upgrade(context.Background(), v2, Options{})
-			if want := []string{"yarn install", "yarn build"}; !slices.Equal(early, want) {
+			if want := []string{"yarn install", "npx nx build twenty-server"}; !slices.Equal(early, want) {
 				t.Errorf("early build ran %v, want %v", early, want)
 			}
 			log := strings.Join(f.load(t).Log, "\n")
@@ -243,5 +275,40 @@ func TestSourceBuildEarly(t *testing.T) {
 			}
 			f.converged(t, "v1.1.0")
 		})
+	}
+}
+
+// TestComposeRollbackFlushesCache: after the restore and before the old
+// version is started and judged, the old image flushes Redis' cache, so
+// nothing the new version cached is served by the old one.
+func TestComposeRollbackFlushesCache(t *testing.T) {
+	f := newFakeInstall(t, t.TempDir(), "compose")
+	e, _ := f.engine(t, nil)
+	_, err := e.Upgrade(context.Background(), v2, Options{Inject: map[string]string{StepHealth: "fail"}})
+	if !errors.Is(err, outcome.ErrRolledBack) {
+		t.Fatalf("err = %v", err)
+	}
+	log := f.load(t).Log
+	at := func(sub string) int {
+		for i := len(log) - 1; i >= 0; i-- {
+			if strings.Contains(log[i], sub) {
+				return i
+			}
+		}
+		return -1
+	}
+	restore, flush, up := at("restore set-1"), at("run --rm --no-deps -T -e DISABLE_DB_MIGRATIONS=true"), at("up -d --no-deps server")
+	if restore < 0 || flush < 0 || up < 0 || !(restore < flush && flush < up) {
+		t.Fatalf("want restore < cache flush < up; got %d, %d, %d in\n%s", restore, flush, up, strings.Join(log, "\n"))
+	}
+	if !strings.HasSuffix(log[flush], "server yarn command:prod cache:flush") {
+		t.Errorf("flush runs %q", log[flush])
+	}
+	// A failure before the switch touched nothing: no flush.
+	g := newFakeInstall(t, t.TempDir(), "compose")
+	e, _ = g.engine(t, nil)
+	_, _ = e.Upgrade(context.Background(), v2, Options{Inject: map[string]string{StepBackup: "fail"}})
+	if s := strings.Join(g.load(t).Log, "\n"); strings.Contains(s, "cache:flush") {
+		t.Errorf("flushed although the new version never ran:\n%s", s)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
@@ -97,16 +98,23 @@ func recovery(u *Upgrade, rbErr error) string {
 	fmt.Fprintf(&b, "MANUAL RECOVERY for transaction %s (%s → %s): the rollback stopped at step %s: %v\n",
 		u.Txn.ID, u.From, u.To, u.Txn.Step, rbErr)
 	b.WriteString("Fix the cause, then run `twenty-upgraded rollback` (it resumes the rollback; every action is safe to repeat).\nOr by hand:\n")
-	c := u.Compose
-	fmt.Fprintf(&b, "  %s\n", q(c.Args("stop", u.Cfg.Install.ServerService, u.Cfg.Install.WorkerService)))
-	if u.Txn.Mode == "source" {
+	in := u.In
+	if in == nil {
+		in = install.Offline(u.Cfg, nil)
+	}
+	fmt.Fprintf(&b, "  %s\n", q(in.StopWriters().Argv))
+	if u.Txn.Mode == string(install.ModeSource) {
 		if old := u.Fact(FactOldCommit); old != "" {
-			fmt.Fprintf(&b, "  %s\n", q([]string{"git", "-C", u.Cfg.Install.Dir, "checkout", "--force", old}))
+			fmt.Fprintf(&b, "  %s\n", q(in.Git("checkout", "--force", old).Argv))
 		}
-		for _, argv := range [][]string{u.Cfg.Source.Clean, u.Cfg.Source.Install, u.Cfg.Source.Build} {
-			if len(argv) > 0 {
-				fmt.Fprintf(&b, "  (cd %s && %s)\n", q([]string{u.Cfg.Install.Dir}), q(argv))
+		if p, err := u.oldSource(context.Background()); err == nil {
+			for _, step := range []string{StepClean, StepInstall, StepBuild} {
+				for _, s := range p.Describe(step) {
+					fmt.Fprintf(&b, "  (cd %s && %s)\n", q([]string{in.Dir}), s)
+				}
 			}
+		} else {
+			fmt.Fprintf(&b, "  # then clean, install and build the old commit (%v)\n", err)
 		}
 	}
 	if id := u.Fact(FactBackupID); id != "" {
@@ -114,20 +122,21 @@ func recovery(u *Upgrade, rbErr error) string {
 	} else {
 		b.WriteString("  # no backup was taken in this transaction: the database was not changed by it\n")
 	}
-	if u.Txn.Mode != "source" {
+	if u.Txn.Mode != string(install.ModeSource) {
 		tag := u.Fact(FactOldTag)
 		if tag == "" {
 			tag = u.From.String()
 		}
-		fmt.Fprintf(&b, "  # make sure %s says TAG=%s\n", u.Cfg.Install.EnvFile, tag)
+		fmt.Fprintf(&b, "  # make sure %s says TAG=%s\n", in.EnvFile, tag)
 		for _, p := range [][2]string{{FactServerImageID, FactServerImage}, {FactWorkerImageID, FactWorkerImage}} {
 			if id, ref := u.Fact(p[0]), u.Fact(p[1]); id != "" && ref != "" {
-				fmt.Fprintf(&b, "  %s\n", q([]string{"docker", "tag", id, ref}))
+				fmt.Fprintf(&b, "  %s\n", q(in.TagImage(id, ref).Argv))
 			}
 		}
-		fmt.Fprintf(&b, "  %s\n", q(c.Args("up", "-d")))
+		fmt.Fprintf(&b, "  %s   # the old image's cache flush\n", q(in.FlushCache().Argv))
+		fmt.Fprintf(&b, "  %s\n", q(in.Up().Argv))
 	} else {
-		fmt.Fprintf(&b, "  %s\n", q(sourceUp(u)))
+		fmt.Fprintf(&b, "  %s\n", q(u.sourceUpWith(in).Argv))
 	}
 	fmt.Fprintf(&b, "  # check %s/healthz, then run `twenty-upgraded rollback` so the transaction is closed\n", strings.TrimRight(u.Cfg.Health.URL, "/"))
 	return b.String()

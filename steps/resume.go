@@ -22,7 +22,7 @@ func (e *Engine) Resume(ctx context.Context) (bool, state.Entry, error) {
 		// first, then runs `twenty-upgraded rollback`.
 		return true, state.Entry{}, fmt.Errorf("transaction %s (%s → %s) needs a person: its rollback failed and is never retried automatically; fix the cause, then run twenty-upgraded rollback\n%s", t.ID, t.From, t.To, t.Recovery)
 	}
-	c, cerr := e.compose(ctx)
+	c, cerr := e.open(ctx)
 	t.Resumes++
 	r := e.newRunner(t, c, nil)
 	r.u.Log.Warn("resuming transaction", "step", t.Step, "phase", t.Phase, "resumes", t.Resumes)

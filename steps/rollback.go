@@ -26,7 +26,7 @@ func (e *Engine) Rollback(ctx context.Context) (state.Entry, error) {
 			return state.Entry{}, err
 		}
 	}
-	c, err := e.compose(ctx)
+	c, err := e.open(ctx)
 	if err != nil {
 		return state.Entry{}, err
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
-	"github.com/twenty-upgraded/twenty-upgraded/steps/compose"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
@@ -40,23 +40,26 @@ type Step interface {
 
 // Step names: stable, written to state.json and history.jsonl.
 const (
-	StepPreflight  = "preflight"
-	StepPull       = "pull"
-	StepStop       = "stop"
-	StepBackup     = "backup"
-	StepSwitch     = "switch"
-	StepStart      = "start"
-	StepHealth     = "health"
-	StepCommit     = "commit"
-	StepFetch      = "fetch"
-	StepPrebuild   = "prebuild"
-	StepCheckout   = "checkout"
-	StepClean      = "clean"
-	StepInstall    = "install"
-	StepBuild      = "build"
-	StepMigrate    = "migrate"
-	StepFlushCache = "flush_cache"
-	StepUp         = "up"
+	StepPreflight = "preflight"
+	StepPull      = "pull"
+	StepStop      = "stop"
+	StepBackup    = "backup"
+	StepSwitch    = "switch"
+	StepStart     = "start"
+	StepHealth    = "health"
+	StepCommit    = "commit"
+	StepFetch     = "fetch"
+	StepPrebuild  = "prebuild"
+	StepCheckout  = "checkout"
+	StepClean     = "clean"
+	StepInstall   = "install"
+	StepBuild     = "build"
+	StepMigrate   = "migrate"
+	// StepUpgradeWorkspaces runs the workspace migrations (yarn command:prod
+	// upgrade), which database:migrate:prod no longer runs.
+	StepUpgradeWorkspaces = "upgrade_workspaces"
+	StepFlushCache        = "flush_cache"
+	StepUp                = "up"
 )
 
 // Fact keys recorded in the transaction (state.json facts) by steps and
@@ -82,7 +85,7 @@ const (
 type Upgrade struct {
 	Cfg      config.Config
 	From, To version.V
-	Compose  compose.Compose
+	In       *install.Install // the install: every docker, compose and git argv comes from it
 	Runner   proc.Runner
 	Backups  Backups
 	Gate     Gate
@@ -97,6 +100,7 @@ type Upgrade struct {
 
 	persist func() error // saves Txn to the journal
 	obs     Observer
+	srcNew  *install.SourcePlan // source mode: the new tag's commands, read once
 }
 
 // Persist saves the transaction now: a step calls it after recording a fact

@@ -15,6 +15,8 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/envfile"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install/installtest"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
@@ -94,6 +96,9 @@ func maxV(a, b string) string {
 // runner answers like docker, compose and git would, changing the world.
 func (f *fakeInstall) runner(t testing.TB) *proc.Fake {
 	return &proc.Fake{Respond: func(c proc.Cmd) (proc.Result, error) {
+		if res, ok, err := installtest.Answer(c); ok {
+			return res, err
+		}
 		w := f.load(t)
 		defer func() { f.save(t, w) }()
 		s := strings.Join(c.Argv, " ")
@@ -108,10 +113,16 @@ func (f *fakeInstall) runner(t testing.TB) *proc.Fake {
 			if w.Running != "" {
 				out = "cid\n"
 			}
-		case strings.Contains(s, "docker inspect --format {{.Image}}\n"):
-			out = "sha256:" + w.Running + "\nAPP_VERSION=" + w.Running + "\n"
-		case strings.Contains(s, "docker inspect --format {{.Image}} {{.Config.Image}}"):
-			out = "sha256:" + w.Running + " twentycrm/twenty:" + w.Running
+		case strings.HasPrefix(s, "docker inspect --format "):
+			out = "sha256:" + w.Running + " twentycrm/twenty:" + w.Running + " running healthy\nAPP_VERSION=" + w.Running + "\n"
+		case strings.Contains(s, " cat-file -e "):
+			if strings.HasSuffix(s, "twenty-front/package.json") {
+				return proc.Fail(c, 128, "fatal: path does not exist")
+			}
+		case strings.Contains(s, " show ") && strings.HasSuffix(s, ":package.json"):
+			out = `{"scripts":{"start":"npx nx start"}}`
+		case strings.Contains(s, " show ") && strings.HasSuffix(s, "twenty-server/package.json"):
+			out = `{"scripts":{"database:migrate:prod":"x","command:prod":"y","worker:prod":"z"}}`
 		case strings.Contains(s, "postgres --version"):
 			out = "postgres (PostgreSQL) 16.4"
 		case strings.Contains(s, " up -d"):
@@ -131,7 +142,7 @@ func (f *fakeInstall) runner(t testing.TB) *proc.Fake {
 		case strings.Contains(s, " checkout "):
 			ref := c.Argv[len(c.Argv)-1]
 			w.CheckedOut = strings.TrimPrefix(strings.TrimPrefix(ref, "commit-"), "refs/tags/")
-		case s == "yarn build":
+		case s == "npx nx build twenty-server":
 			w.Built = w.CheckedOut
 		case s == "yarn database:migrate:prod":
 			w.DB = maxV(w.DB, w.CheckedOut)
@@ -171,6 +182,9 @@ func (b fakeBackups) Restore(_ context.Context, id string, o RestoreOptions) err
 
 func (b fakeBackups) Prune(protect ...string) ([]string, error) { return nil, nil }
 func (b fakeBackups) CheckSpace(context.Context) error          { return nil }
+func (b fakeBackups) Describe(*install.Install) []string {
+	return []string{"fake backup of everything"}
+}
 
 // fakeGate passes when the world runs want on data migrated to want.
 type fakeGate struct {
@@ -185,6 +199,8 @@ func (g fakeGate) Wait(_ context.Context, want version.V, _ time.Time) error {
 	}
 	return nil
 }
+
+func (g fakeGate) WaitStarted(context.Context, version.V, time.Time) error { return nil }
 
 // recObserver records phases.
 type recObserver struct{ phases []string }

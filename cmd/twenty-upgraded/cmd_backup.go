@@ -7,7 +7,7 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/steps"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/backup"
-	"github.com/twenty-upgraded/twenty-upgraded/steps/compose"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
@@ -36,7 +36,12 @@ func cmdBackup(ctx context.Context, e *env, args []string) error {
 
 	m := newBackupManager(e, cfg)
 	meta := backup.Meta{Reason: *reason, Online: *online, Images: map[string]string{}}
-	inst, err := compose.Current(ctx, proc.Exec{}, cfg)
+	var inst install.Installed
+	in, err := install.Open(ctx, cfg, proc.Exec{})
+	if err == nil {
+		meta.Install = in
+		inst, err = in.Current(ctx)
+	}
 	if err != nil {
 		e.logger.Warn("installed version unknown; the set is named without it", "err", err)
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
-	"github.com/twenty-upgraded/twenty-upgraded/steps/compose"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 )
 
 // checkReport is the --json document of check and plan (stable snake_case keys).
@@ -80,8 +80,8 @@ func (e *env) checkNow(ctx context.Context, current string) (checkReport, error)
 		if err != nil {
 			return checkReport{}, usageErr("--current: %v", err)
 		}
-		ch.Installed = func(context.Context) (compose.Installed, error) {
-			return compose.Installed{Version: v, Tag: v.String()}, nil
+		ch.Installed = func(context.Context) (install.Installed, error) {
+			return install.Installed{Version: v, Tag: v.String()}, nil
 		}
 	}
 	res, err := ch.Check(ctx)

@@ -15,7 +15,7 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
-	"github.com/twenty-upgraded/twenty-upgraded/steps/compose"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
@@ -87,9 +87,9 @@ func offlineStatus(ctx context.Context, cfg config.Config, now time.Time) (daemo
 	defer cancel()
 	var installed version.V
 	var warnings []string
-	if in, err := compose.Current(ictx, proc.Exec{}, cfg); err == nil {
-		installed, warnings = in.Version, in.Warnings
-	} else {
+	cur, err := install.Survey(ictx, cfg, proc.Exec{})
+	installed, warnings = cur.Version, cur.Warnings
+	if err != nil {
 		warnings = append(warnings, err.Error())
 	}
 	var win daemon.Window

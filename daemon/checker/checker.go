@@ -15,8 +15,9 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/daemon/release"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/twenty"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
-	"github.com/twenty-upgraded/twenty-upgraded/steps/compose"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
@@ -31,7 +32,7 @@ type Checker struct {
 	requests atomic.Int64
 	// Installed reads the installed version; tests and `plan --current`
 	// replace it.
-	Installed func(ctx context.Context) (compose.Installed, error)
+	Installed func(ctx context.Context) (install.Installed, error)
 }
 
 // Deps are Checker's collaborators; zero fields get real defaults.
@@ -73,16 +74,14 @@ func New(cfg config.Config, d Deps) (*Checker, error) {
 	if c.source, err = release.New(cfg.Release, token, opts); err != nil {
 		return nil, err
 	}
-	c.Installed = func(ctx context.Context) (compose.Installed, error) {
-		return compose.Current(ctx, c.runner, c.cfg)
-	}
+	c.Installed = func(ctx context.Context) (install.Installed, error) { return install.Survey(ctx, c.cfg, c.runner) }
 	return c, nil
 }
 
 // Result is one check.
 type Result struct {
 	CheckedAt time.Time
-	Installed compose.Installed
+	Installed install.Installed
 	Releases  []release.Release
 	Plan      policy.Plan
 	Requests  int // HTTP requests this check made
@@ -99,7 +98,7 @@ func (c *Checker) Check(ctx context.Context) (Result, error) {
 
 // PlanFrom asks the source and plans from in.Version; upto, when set, caps
 // the target (`upgrade --to`).
-func (c *Checker) PlanFrom(ctx context.Context, in compose.Installed, upto version.V) (Result, error) {
+func (c *Checker) PlanFrom(ctx context.Context, in install.Installed, upto version.V) (Result, error) {
 	before := c.requests.Load()
 	rels, err := c.source.Releases(ctx)
 	res := Result{CheckedAt: c.now().UTC(), Installed: in, Releases: rels, Requests: int(c.requests.Load() - before)}
@@ -117,6 +116,14 @@ func (c *Checker) PlanFrom(ctx context.Context, in compose.Installed, upto versi
 		return res, err
 	}
 	p.Upto = upto
+	if c.cfg.Install.Mode == string(install.ModeCompose) {
+		p.Unsupported = func(v version.V) string {
+			if why := twenty.Lacks(v, twenty.ImageMigrates); why != "" {
+				return "compose mode needs a release whose image migrates by itself: " + why
+			}
+			return ""
+		}
+	}
 	cands := make([]policy.Candidate, len(rels))
 	for i, r := range rels {
 		cands[i] = policy.Candidate{Version: r.Version, Published: r.Published}

@@ -12,12 +12,12 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
-	"github.com/twenty-upgraded/twenty-upgraded/steps/compose"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 )
 
-func installedAt(v string) func(context.Context) (compose.Installed, error) {
-	return func(context.Context) (compose.Installed, error) {
-		return compose.Installed{Version: version.MustParse(v), Warnings: []string{"from test"}}, nil
+func installedAt(v string) func(context.Context) (install.Installed, error) {
+	return func(context.Context) (install.Installed, error) {
+		return install.Installed{Version: version.MustParse(v), Warnings: []string{"from test"}}, nil
 	}
 }
 
@@ -70,7 +70,7 @@ func TestCheckErrors(t *testing.T) {
 		t.Fatal("a malformed release file was accepted")
 	}
 	boom := errors.New("no .env")
-	c.Installed = func(context.Context) (compose.Installed, error) { return compose.Installed{}, boom }
+	c.Installed = func(context.Context) (install.Installed, error) { return install.Installed{}, boom }
 	if _, err := c.Check(context.Background()); !errors.Is(err, boom) {
 		t.Fatalf("err = %v", err)
 	}
@@ -87,7 +87,7 @@ func TestPlanFromUpto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.PlanFrom(context.Background(), compose.Installed{Version: version.MustParse("v2.30.0")}, version.MustParse("v2.35.0"))
+	res, err := c.PlanFrom(context.Background(), install.Installed{Version: version.MustParse("v2.30.0")}, version.MustParse("v2.35.0"))
 	if err != nil || res.Plan.Target.Compare(version.MustParse("v2.35.0")) > 0 || res.Plan.Target.IsZero() {
 		t.Fatalf("upto not honoured: %+v %v", res.Plan, err)
 	}

@@ -54,6 +54,9 @@ type Policy struct {
 	Bad map[version.V]string
 	// Upto, when set, is the highest version considered (`upgrade --to`).
 	Upto version.V
+	// Unsupported, when set, says why a release cannot be installed here at
+	// all (compose mode below the release whose image migrates by itself).
+	Unsupported func(v version.V) string
 }
 
 // Held codes: stable snake_case values for JSON and the update_held metric.
@@ -65,7 +68,14 @@ const (
 	CodeTooNew            = "too_new"            // younger than release.min_age
 	CodeNeedsApproval     = "needs_approval"     // a bigger step than release.track
 	CodePathBlocked       = "path_blocked"       // allowed, but the sequential path cannot reach it yet
+	CodeUnsupported       = "unsupported"        // this install cannot take it (a compose target whose image does not migrate)
 )
+
+// Codes lists every held code, for metrics that pre-create their series.
+func Codes() []string {
+	return []string{CodeFailedHere, CodeSkipped, CodeOutsideConstraint, CodeAboveRequested, CodeTooNew,
+		CodeNeedsApproval, CodePathBlocked, CodeUnsupported}
+}
 
 // FromConfig builds a Policy from the [release] section and the bad-versions
 // list (state.Store.BadVersions). The config has been validated already, but
@@ -126,6 +136,11 @@ func (p Policy) obstacles(c Candidate, current version.V, now time.Time) []obsta
 			r += ": " + why
 		}
 		out = append(out, obstacle{code: CodeFailedHere, reason: r})
+	}
+	if p.Unsupported != nil {
+		if why := p.Unsupported(v); why != "" {
+			out = append(out, obstacle{code: CodeUnsupported, reason: why})
+		}
 	}
 	if p.Skip[v] {
 		out = append(out, obstacle{code: CodeSkipped, reason: "skipped by config (release.skip)"})

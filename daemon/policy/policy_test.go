@@ -19,7 +19,7 @@ func TestFromConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Track != version.StepMinor || p.MinAge != 48*time.Hour || p.SequentialBelow.String() != "v1.22.0" ||
+	if p.Track != version.StepMinor || p.MinAge != 48*time.Hour || p.SequentialBelow.String() != "v1.23.0" ||
 		!p.Skip[version.MustParse("v1.23.1")] || p.Bad[version.MustParse("v1.23.2")] != "rolled back" ||
 		p.Constraint.Allows(version.MustParse("v3.0.0")) {
 		t.Fatalf("FromConfig(defaults) = %+v", p)
@@ -76,5 +76,52 @@ func TestPlanJSON(t *testing.T) {
 	app, _ := json.Marshal(Make(version.MustParse("v1.23.0"), rels("v2.0.0"), p, now))
 	if !strings.Contains(string(app), `"approval":{"target":"v2.0.0","path":["v2.0.0"]}`) {
 		t.Fatalf("approval JSON missing: %s", app)
+	}
+}
+
+// TestDefaultFloor: with the default sequential_below (v1.23.0), v1.22.x
+// goes through v1.23 before 2.x (Twenty #23568: 1.22.x → 2.x fails), and
+// from v1.23 on the jump is one hop.
+func TestDefaultFloor(t *testing.T) {
+	r := config.Default().Release
+	r.Track = "major"
+	p, err := FromConfig(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		from string
+		want []string
+	}{
+		{"v1.22.4", []string{"v1.23.9", "v2.40.1"}},
+		{"v1.21.2", []string{"v1.22.4", "v1.23.9", "v2.40.1"}},
+		{"v1.23.0", []string{"v2.40.1"}},
+	} {
+		plan := Make(version.MustParse(tc.from), rels("v1.22.4", "v1.23.0", "v1.23.9", "v2.0.0", "v2.40.1"), p, now)
+		var got []string
+		for _, v := range plan.Path {
+			got = append(got, v.String())
+		}
+		if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("from %s: path %v, want %v", tc.from, got, tc.want)
+		}
+	}
+}
+
+func TestUnsupportedHeld(t *testing.T) {
+	p := basePolicy()
+	p.SequentialBelow = version.V{}
+	p.Unsupported = func(v version.V) string {
+		if v.Less(version.MustParse("v0.53.0")) {
+			return "image does not migrate"
+		}
+		return ""
+	}
+	plan := Make(version.MustParse("v0.51.0"), rels("v0.52.0", "v0.53.0"), p, now)
+	if len(plan.Path) != 1 || plan.Path[0].String() != "v0.53.0" {
+		t.Errorf("path %v, want [v0.53.0]", plan.Path)
+	}
+	if len(plan.Held) != 1 || plan.Held[0].Code != CodeUnsupported || !strings.Contains(plan.Held[0].Reason, "image does not migrate") {
+		t.Errorf("held %+v", plan.Held)
 	}
 }

@@ -87,6 +87,10 @@ type Health struct {
 	StableFor time.Duration `toml:"stable_for"`
 	Interval  time.Duration `toml:"interval"`
 	Checks    []string      `toml:"checks"`
+	// APIKeyFile names a file with a Twenty API key (Settings → APIs): the
+	// graphql check then builds the workspace schema. Relative names are
+	// looked up in $CREDENTIALS_DIRECTORY; the key is never logged.
+	APIKeyFile string `toml:"api_key_file"`
 }
 
 // Hooks are argv lists run around a transaction.
@@ -97,13 +101,17 @@ type Hooks struct {
 	OnFailure   []string `toml:"on_failure"`
 }
 
-// Source holds the argv lists of source mode (defaults: the seed guide's).
+// Source holds the argv lists of source mode. An empty list (the default)
+// means the command is chosen from the checked-out tag's own package.json
+// files and run where it lives (steps/install PlanSource); a list replaces
+// it, run at the checkout's root (["true"] skips the step).
 type Source struct {
 	Fetch      []string `toml:"fetch"`
 	Clean      []string `toml:"clean"`
 	Install    []string `toml:"install"`
 	Build      []string `toml:"build"`
 	Migrate    []string `toml:"migrate"`
+	Upgrade    []string `toml:"upgrade"` // the workspace migrations (yarn command:prod upgrade)
 	FlushCache []string `toml:"flush_cache"`
 	Up         []string `toml:"up"`          // empty = <compose> up -d --build
 	BuildEarly bool     `toml:"build_early"` // build in a worktree before the downtime
@@ -154,7 +162,7 @@ func Default() Config {
 			CheckInterval:   6 * time.Hour,
 			Track:           "minor",
 			MinAge:          48 * time.Hour,
-			SequentialBelow: "v1.22.0",
+			SequentialBelow: "v1.23.0",
 		},
 		Window: Window{
 			Schedule: "CRON_TZ=UTC 0 3 * * *",
@@ -176,13 +184,9 @@ func Default() Config {
 			Checks:    AllChecks(),
 		},
 		Source: Source{
-			Fetch:      []string{"git", "fetch", "--all", "--tags"},
-			Clean:      []string{"yarn", "clean"},
-			Install:    []string{"yarn", "install"},
-			Build:      []string{"yarn", "build"},
-			Migrate:    []string{"yarn", "database:migrate:prod"},
-			FlushCache: []string{"yarn", "command:prod", "cache:flush"},
-			Up:         []string{},
+			Fetch: []string{"git", "fetch", "--all", "--tags"},
+			Clean: []string{}, Install: []string{}, Build: []string{}, Migrate: []string{},
+			Upgrade: []string{}, FlushCache: []string{}, Up: []string{},
 		},
 		Hooks: Hooks{PreUpgrade: []string{}, PostUpgrade: []string{}, OnRollback: []string{}, OnFailure: []string{}},
 		Timeouts: Timeouts{
@@ -213,6 +217,7 @@ const (
 	CheckDatabase      = "database"       // GET /healthz/database
 	CheckRedis         = "redis"          // GET /healthz/redis
 	CheckWorker        = "worker"         // GET /healthz/worker
+	CheckApp           = "app"            // GET /healthz/app: no workspace with pending migrations
 	CheckGraphQL       = "graphql"        // POST /graphql {__typename}
 	CheckVersion       = "version"        // GET /client-config appVersion == target
 	CheckUpgradeStatus = "upgrade_status" // yarn command:prod upgrade:status in the server container
@@ -221,7 +226,7 @@ const (
 
 // AllChecks is the default health.checks (redis is opt-in: not every install has it).
 func AllChecks() []string {
-	return []string{CheckContainer, CheckHealthz, CheckDatabase, CheckWorker, CheckGraphQL, CheckVersion, CheckUpgradeStatus, CheckLog}
+	return []string{CheckContainer, CheckHealthz, CheckDatabase, CheckWorker, CheckApp, CheckGraphQL, CheckVersion, CheckUpgradeStatus, CheckLog}
 }
 
 func knownChecks() map[string]bool {

@@ -203,9 +203,10 @@ func (c *Config) validate() []problem {
 	argv("hooks.on_failure", c.Hooks.OnFailure, false)
 	if in.Mode == "source" {
 		argv("source.fetch", c.Source.Fetch, true)
-		argv("source.install", c.Source.Install, true)
-		argv("source.build", c.Source.Build, true)
-		argv("source.migrate", c.Source.Migrate, true)
+		argv("source.install", c.Source.Install, false)
+		argv("source.build", c.Source.Build, false)
+		argv("source.migrate", c.Source.Migrate, false)
+		argv("source.upgrade", c.Source.Upgrade, false)
 		argv("source.clean", c.Source.Clean, false)
 		argv("source.flush_cache", c.Source.FlushCache, false)
 		argv("source.up", c.Source.Up, false)

@@ -28,6 +28,7 @@ import (
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
@@ -40,6 +41,8 @@ type Meta struct {
 	TxnID   string
 	// Online is true when the writers were left running (backup --online).
 	Online bool
+	// Install is the install to back up (nil: read it from the config now).
+	Install *install.Install
 }
 
 // Set is one complete backup set.
@@ -56,6 +59,8 @@ type RestoreOptions struct {
 	Env         bool // put .env back
 	Files       bool // put the uploaded files back
 	Database    bool // drop, recreate and restore the databases
+	// Install is the install to restore into (nil: read it from the config now).
+	Install *install.Install
 }
 
 // Progress reports a long step: the bytes moved so far.

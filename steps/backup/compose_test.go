@@ -1,11 +1,18 @@
 package backup
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/envfile"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install/installtest"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
 // fakeDocker writes a `docker` on PATH that plays the compose install: `exec
@@ -15,12 +22,39 @@ import (
 // filesystem. Every call is logged for assertions.
 func fakeDocker(t *testing.T, f *fixture) (logPath string) {
 	t.Helper()
+	f.cfg.Backup.Database = "compose"
+	f.cfg.Backup.DatabaseURL = ""
+	f.cfg.Backup.Files = "" // the default volume, answered by the fake
+	f.writeComposeConfig(t)
+	return f.dockerLog
+}
+
+// writeComposeConfig is what the fake `compose config` answers: Twenty's
+// compose file resolved with the fixture's .env as it is now.
+func (f *fixture) writeComposeConfig(t *testing.T) {
+	t.Helper()
+	env, err := os.ReadFile(f.cfg.Install.EnvFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.composeJSON, installtest.ComposeJSON(f.cfg.Install.Project, envfile.All(env)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// installFakeDocker puts the fake docker on PATH (every fixture has it: the
+// install model reads compose's version and config even in url mode).
+func installFakeDocker(t *testing.T, f *fixture) (logPath string) {
+	t.Helper()
 	bin := t.TempDir()
 	root := t.TempDir() // the db container's filesystem
 	if err := os.MkdirAll(filepath.Join(root, "tmp"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	logPath = filepath.Join(bin, "calls.log")
+	composeJSON := filepath.Join(bin, "config.json")
+	f.composeJSON = composeJSON
+	f.writeComposeConfig(t)
 	script := fmt.Sprintf(`#!/bin/bash
 echo "$*" >> %[1]q
 export PGHOST=127.0.0.1 PGPORT=%[2]d
@@ -32,7 +66,8 @@ compose)
   while [ $# -gt 0 ]; do case "$1" in --project-name|--file|--project-directory|--env-file) shift 2;; *) break;; esac; done
   cmd=$1; shift
   case "$cmd" in
-  version) echo "Docker Compose version v2.99.0-fake";;
+  version) [ "$1" = --short ] && echo "2.99.0" || echo "Docker Compose version v2.99.0-fake";;
+  config) cat %[6]q;;
   ps) [ "$2" = db ] && echo fakedbcontainer || echo "fake-$2";;
   stop|start|up) ;;
   exec)
@@ -52,14 +87,11 @@ volume) echo %[5]q;;
 cp) cp "$2" "$ROOT${3#*:}";;
 *) echo "fake docker: $1" >&2; exit 9;;
 esac
-`, logPath, f.pg.Port, root, "/usr/lib/postgresql/15/bin", f.files)
+`, logPath, f.pg.Port, root, "/usr/lib/postgresql/15/bin", f.files, composeJSON)
 	if err := os.WriteFile(filepath.Join(bin, "docker"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
-	f.cfg.Backup.Database = "compose"
-	f.cfg.Backup.DatabaseURL = ""
-	f.cfg.Backup.Files = "" // the default volume, answered by the fake
 	return logPath
 }
 
@@ -91,5 +123,40 @@ func TestRoundTripCompose(t *testing.T) {
 		if strings.Contains(l, " -t ") || strings.Contains(l, " -it ") {
 			t.Errorf("a TTY was requested: %s", l)
 		}
+	}
+}
+
+// TestS3FilesSaidNotArchived: with STORAGE_TYPE=s3 the uploaded files are in
+// S3: the set holds no files archive and its manifest says why.
+func TestS3FilesSaidNotArchived(t *testing.T) {
+	f := newFixture(t)
+	mustWrite(t, f.cfg.Install.EnvFile, "TAG=v1.22.6\nAPP_SECRET=s3cret\nSTORAGE_TYPE=s3\nSTORAGE_S3_NAME=bucket\n", 0o600)
+	fakeDocker(t, f)
+	f.cfg.Backup.Verify = "list"
+	set, err := f.manager(t).Create(context.Background(), Meta{Version: version.MustParse("v1.22.6")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := set.Manifest.File("files.tar"); ok || set.Manifest.FilesSource != "" {
+		t.Errorf("an S3 install's set archived files from %q", set.Manifest.FilesSource)
+	}
+	if len(set.Manifest.Notes) != 1 || !strings.Contains(set.Manifest.Notes[0], "S3") {
+		t.Errorf("manifest notes %q do not say the files are in S3", set.Manifest.Notes)
+	}
+}
+
+// TestTwentyDatabaseMustBeInSet: a backup that would not hold the database
+// Twenty uses (here: the compose file names one the server lacks) fails.
+func TestTwentyDatabaseMustBeInSet(t *testing.T) {
+	f := newFixture(t)
+	fakeDocker(t, f)
+	in, err := install.Open(context.Background(), f.cfg, proc.Exec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Spec.Database.Name = "twenty_prod"
+	_, err = f.manager(t).Create(context.Background(), Meta{Version: version.MustParse("v1.22.6"), Install: in})
+	if err == nil || !strings.Contains(err.Error(), `"twenty_prod"`) {
+		t.Fatalf("err = %v", err)
 	}
 }

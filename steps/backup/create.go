@@ -9,9 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/atomicfile"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 )
 
 // Create takes a full set: databases, files, .env, compose file (or the
@@ -22,7 +25,11 @@ func (m *Manager) Create(ctx context.Context, meta Meta) (Set, error) {
 	if err := os.MkdirAll(m.cfg.Backup.Dir, 0o700); err != nil {
 		return Set{}, fmt.Errorf("backup folder: %w", err)
 	}
-	if err := m.CheckSpace(ctx); err != nil {
+	if err := m.checkSpace(ctx, meta.Install); err != nil {
+		return Set{}, err
+	}
+	in, err := m.install(ctx, meta.Install)
+	if err != nil {
 		return Set{}, err
 	}
 	m.cleanStale()
@@ -31,7 +38,7 @@ func (m *Manager) Create(ctx context.Context, meta Meta) (Set, error) {
 	if err := os.Mkdir(tmp, 0o700); err != nil {
 		return Set{}, fmt.Errorf("create backup set: %w", err)
 	}
-	set, err := m.fill(ctx, tmp, id, start, meta)
+	set, err := m.fill(ctx, in, tmp, id, start, meta)
 	if err != nil {
 		_ = m.hashed(&Manifest{}) // let background hashing finish before removing
 		os.RemoveAll(tmp)
@@ -56,7 +63,7 @@ func (m *Manager) Create(ctx context.Context, meta Meta) (Set, error) {
 }
 
 // fill writes everything into the partial folder dir.
-func (m *Manager) fill(ctx context.Context, dir, id string, start time.Time, meta Meta) (Set, error) {
+func (m *Manager) fill(ctx context.Context, in *install.Install, dir, id string, start time.Time, meta Meta) (Set, error) {
 	man := Manifest{
 		Schema: SchemaVersion, ID: id, CreatedAt: start.UTC().Truncate(time.Second), Reason: meta.Reason, TxnID: meta.TxnID,
 		TwentyVersion: meta.Version, Images: meta.Images, Commit: meta.Commit, InstallMode: m.cfg.Install.Mode,
@@ -66,24 +73,24 @@ func (m *Manager) fill(ctx context.Context, dir, id string, start time.Time, met
 	if man.Images == nil {
 		man.Images = map[string]string{}
 	}
-	if m.cfg.Install.Mode == "source" && man.Commit == "" {
-		c, err := m.gitCommit(ctx)
+	if in.Mode == install.ModeSource && man.Commit == "" {
+		c, err := m.gitCommit(ctx, in)
 		if err != nil {
 			return Set{}, err
 		}
 		man.Commit = c
 	}
-	p, err := m.pgClient(ctx, m.cfg.Timeouts.Backup)
+	p, err := m.pgClient(in, m.cfg.Timeouts.Backup)
 	if err != nil {
 		return Set{}, err
 	}
-	if err := m.dumpDatabases(ctx, p, dir, &man); err != nil {
+	if err := m.dumpDatabases(ctx, p, m.twentyDatabase(in), dir, &man); err != nil {
 		return Set{}, err
 	}
-	if err := m.dumpFiles(ctx, dir, &man); err != nil {
+	if err := m.dumpFiles(ctx, in, dir, &man); err != nil {
 		return Set{}, err
 	}
-	if err := m.copyConfig(dir, &man); err != nil {
+	if err := m.copyConfig(in, dir, &man); err != nil {
 		return Set{}, err
 	}
 	if err := m.hashed(&man); err != nil {
@@ -111,7 +118,7 @@ func (m *Manager) fill(ctx context.Context, dir, id string, start time.Time, met
 }
 
 // dumpDatabases writes the dumps and records versions and row counts.
-func (m *Manager) dumpDatabases(ctx context.Context, p pg, dir string, man *Manifest) error {
+func (m *Manager) dumpDatabases(ctx context.Context, p pg, twentyDB, dir string, man *Manifest) error {
 	sv, _, err := p.serverVersion(ctx)
 	if err != nil {
 		return err
@@ -128,6 +135,9 @@ func (m *Manager) dumpDatabases(ctx context.Context, p pg, dir string, man *Mani
 	dbs, err := p.databases(ctx)
 	if err != nil {
 		return err
+	}
+	if twentyDB != "" && !slices.Contains(dbs, twentyDB) {
+		return fmt.Errorf("the database %q Twenty uses is not on the server the backup reads (it has %s): check backup.database and backup.database_url", twentyDB, strings.Join(dbs, ", "))
 	}
 	// Row counts run beside the dumps: the writers are stopped, so both see
 	// the same data, and the counting is hidden behind the dump's time.
@@ -182,8 +192,12 @@ func (m *Manager) dumpDatabases(ctx context.Context, p pg, dir string, man *Mani
 const dumpCompression = "0"
 
 // dumpFiles archives the uploaded files.
-func (m *Manager) dumpFiles(ctx context.Context, dir string, man *Manifest) error {
-	root, label, ok, err := m.filesRoot(ctx)
+func (m *Manager) dumpFiles(ctx context.Context, in *install.Install, dir string, man *Manifest) error {
+	if m.cfg.Backup.Files == "" && in.Spec.S3() {
+		man.Notes = append(man.Notes, s3Note)
+		m.log.Warn(s3Note)
+	}
+	root, label, ok, err := m.filesRoot(ctx, in)
 	if err != nil || !ok {
 		return err
 	}
@@ -193,10 +207,10 @@ func (m *Manager) dumpFiles(ctx context.Context, dir string, man *Manifest) erro
 }
 
 // copyConfig copies .env and the compose file.
-func (m *Manager) copyConfig(dir string, man *Manifest) error {
-	copies := map[string]string{"env": m.cfg.Install.EnvFile}
-	if m.cfg.Install.Mode == "compose" {
-		copies["compose.yml"] = m.composeFile()
+func (m *Manager) copyConfig(in *install.Install, dir string, man *Manifest) error {
+	copies := map[string]string{"env": in.EnvFile}
+	if in.Mode == install.ModeCompose {
+		copies["compose.yml"] = in.ComposeFile()
 	}
 	for name, src := range copies {
 		if src == "" {

@@ -25,6 +25,9 @@ type fixture struct {
 	dir   string // install.dir
 	files string // uploaded files
 	cfg   config.Config
+	// dockerLog records the fake docker's calls; composeJSON is what its
+	// `compose config` prints.
+	dockerLog, composeJSON string
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -51,6 +54,7 @@ func newFixture(t *testing.T) *fixture {
 	cfg.Backup.Files = f.files
 	cfg.Backup.Verify = "restore"
 	f.cfg = cfg
+	f.dockerLog = installFakeDocker(t, f)
 	return f
 }
 

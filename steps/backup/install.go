@@ -11,22 +11,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/twenty-upgraded/twenty-upgraded/steps/compose"
-	"github.com/twenty-upgraded/twenty-upgraded/steps/envfile"
-	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 )
 
-// composeFor detects the install's compose program.
-func (m *Manager) composeFor(ctx context.Context) (*compose.Compose, error) {
-	c, err := compose.Detect(ctx, m.r, m.cfg.Install)
-	if err != nil {
-		return nil, err
+// install is the given install, or the one the config describes, read now.
+func (m *Manager) install(ctx context.Context, given *install.Install) (*install.Install, error) {
+	if given != nil {
+		return given, nil
 	}
-	return &c, nil
+	return install.Open(ctx, m.cfg, m.r)
 }
 
 // pgClient builds the client for backup.database.
-func (m *Manager) pgClient(ctx context.Context, timeout time.Duration) (pg, error) {
+func (m *Manager) pgClient(in *install.Install, timeout time.Duration) (pg, error) {
 	p := pg{r: m.r, timeout: timeout, log: m.log}
 	if m.cfg.Backup.Database == "url" {
 		u, err := url.Parse(m.cfg.Backup.DatabaseURL)
@@ -36,30 +33,37 @@ func (m *Manager) pgClient(ctx context.Context, timeout time.Duration) (pg, erro
 		p.url = u
 		return p, nil
 	}
-	c, err := m.composeFor(ctx)
-	if err != nil {
-		return p, err
-	}
-	p.compose, p.service, p.user = c, m.cfg.Install.DBService, "postgres"
-	if u, ok, err := envfile.GetFile(m.cfg.Install.EnvFile, "PG_DATABASE_USER"); err == nil && ok && u != "" {
-		p.user = u
-	}
+	p.in, p.user = in, in.Spec.Database.User
 	return p, nil
 }
 
+// twentyDatabase is the name of the database Twenty itself uses: the backup
+// proves it is in the set.
+func (m *Manager) twentyDatabase(in *install.Install) string {
+	if m.cfg.Backup.Database == "url" {
+		if u, err := url.Parse(m.cfg.Backup.DatabaseURL); err == nil && strings.Trim(u.Path, "/") != "" {
+			return strings.Trim(u.Path, "/")
+		}
+	}
+	return in.Spec.Database.Name
+}
+
+// s3Note is what a set of an install with STORAGE_TYPE=s3 says of its files.
+const s3Note = "uploaded files are in S3 (STORAGE_TYPE=s3): not in this backup"
+
 // filesRoot resolves backup.files to a host folder. ok is false when there
-// is nothing to back up: "none", or the default location does not exist
-// (STORAGE_TYPE=s3 installs have no volume). An explicitly configured
-// location that is missing is an error.
-func (m *Manager) filesRoot(ctx context.Context) (root, label string, ok bool, err error) {
+// is nothing to back up: "none", files in S3 (STORAGE_TYPE=s3, said in the
+// manifest), or the default location does not exist. An explicitly
+// configured location that is missing is an error.
+func (m *Manager) filesRoot(ctx context.Context, in *install.Install) (root, label string, ok bool, err error) {
 	name := m.cfg.Backup.Files
-	if name == "none" {
+	if name == "none" || (name == "" && in.Spec.S3()) {
 		return "", "", false, nil
 	}
 	explicit := name != ""
-	if m.cfg.Install.Mode == "source" || filepath.IsAbs(name) {
+	if in.Mode == install.ModeSource || filepath.IsAbs(name) {
 		if name == "" {
-			name = filepath.Join(m.cfg.Install.Dir, "packages", "twenty-server", ".local-storage")
+			name = filepath.Join(in.Dir, "packages", "twenty-server", ".local-storage")
 		}
 		if _, err := os.Stat(name); errors.Is(err, fs.ErrNotExist) && !explicit {
 			m.log.Warn("no uploaded-files folder; files not backed up", "path", name)
@@ -70,9 +74,13 @@ func (m *Manager) filesRoot(ctx context.Context) (root, label string, ok bool, e
 		return name, name, true, nil
 	}
 	if name == "" {
-		name = m.cfg.Install.Project + "_server-local-data"
+		name = in.Spec.FilesVolume
 	}
-	res, err := m.r.Run(ctx, proc.Cmd{Argv: []string{"docker", "volume", "inspect", "--format", "{{.Mountpoint}}", name}, Timeout: time.Minute})
+	if name == "" {
+		m.log.Warn("the server mounts no uploaded-files volume; files not backed up")
+		return "", "", false, nil
+	}
+	res, err := m.r.Run(ctx, in.VolumeMountpoint(name))
 	if err != nil {
 		if !explicit {
 			m.log.Warn("no uploaded-files volume; files not backed up", "volume", name, "err", err)
@@ -87,29 +95,15 @@ func (m *Manager) filesRoot(ctx context.Context) (root, label string, ok bool, e
 	return root, name, true, nil
 }
 
-// composeFile finds the install's compose file to copy into the set.
-func (m *Manager) composeFile() string {
-	if m.cfg.Install.ComposeFile != "" {
-		return m.cfg.Install.ComposeFile
-	}
-	for _, n := range []string{"compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"} {
-		p := filepath.Join(m.cfg.Install.Dir, n)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
 // Writers returns the writer services (server, worker) that run now.
 func (m *Manager) Writers(ctx context.Context) ([]string, error) {
-	c, err := m.composeFor(ctx)
+	in, err := m.install(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	var running []string
-	for _, s := range []string{m.cfg.Install.ServerService, m.cfg.Install.WorkerService} {
-		id, err := c.ContainerID(ctx, m.r, s)
+	for _, s := range []string{in.Server, in.Worker} {
+		id, err := in.ContainerID(ctx, s)
 		if err != nil {
 			return nil, err
 		}
@@ -122,12 +116,16 @@ func (m *Manager) Writers(ctx context.Context) ([]string, error) {
 
 // StopWriters stops server and worker (db and redis stay up).
 func (m *Manager) StopWriters(ctx context.Context) error {
-	c, err := m.composeFor(ctx)
+	in, err := m.install(ctx, nil)
 	if err != nil {
 		return err
 	}
-	m.log.Info("stopping writers", "services", []string{m.cfg.Install.ServerService, m.cfg.Install.WorkerService})
-	if _, err := m.r.Run(ctx, c.Cmd(m.cfg.Timeouts.Stop, "stop", m.cfg.Install.ServerService, m.cfg.Install.WorkerService)); err != nil {
+	return m.stopWriters(ctx, in)
+}
+
+func (m *Manager) stopWriters(ctx context.Context, in *install.Install) error {
+	m.log.Info("stopping writers", "services", []string{in.Server, in.Worker})
+	if _, err := m.r.Run(ctx, in.StopWriters()); err != nil {
 		return fmt.Errorf("stop writers: %w", err)
 	}
 	return nil
@@ -138,20 +136,20 @@ func (m *Manager) StartWriters(ctx context.Context, services []string) error {
 	if len(services) == 0 {
 		return nil
 	}
-	c, err := m.composeFor(ctx)
+	in, err := m.install(ctx, nil)
 	if err != nil {
 		return err
 	}
 	m.log.Info("starting writers", "services", services)
-	if _, err := m.r.Run(ctx, c.Cmd(m.cfg.Timeouts.Start, append([]string{"up", "-d"}, services...)...)); err != nil {
+	if _, err := m.r.Run(ctx, in.UpServices(services...)); err != nil {
 		return fmt.Errorf("start writers: %w", err)
 	}
 	return nil
 }
 
 // gitCommit reads HEAD of a source checkout.
-func (m *Manager) gitCommit(ctx context.Context) (string, error) {
-	res, err := m.r.Run(ctx, proc.Cmd{Argv: []string{"git", "-C", m.cfg.Install.Dir, "rev-parse", "HEAD"}, Timeout: time.Minute})
+func (m *Manager) gitCommit(ctx context.Context, in *install.Install) (string, error) {
+	res, err := m.r.Run(ctx, in.Git("rev-parse", "HEAD"))
 	if err != nil {
 		return "", fmt.Errorf("record the commit: %w", err)
 	}

@@ -37,10 +37,12 @@ type Manifest struct {
 	Format        string            `json:"format"`        // custom or plain
 	// Online is true when the writers were running during the dump: row
 	// counts may then differ slightly and are checked as warnings only.
-	Online       bool         `json:"online"`
-	Postgres     PostgresInfo `json:"postgres"`
-	Databases    []Database   `json:"databases"`
-	FilesSource  string       `json:"files_source,omitempty"` // volume name or path; "" = not backed up
+	Online      bool         `json:"online"`
+	Postgres    PostgresInfo `json:"postgres"`
+	Databases   []Database   `json:"databases"`
+	FilesSource string       `json:"files_source,omitempty"` // volume name or path; "" = not backed up
+	// Notes say what the set does not hold and why ("uploaded files are in S3 …").
+	Notes        []string     `json:"notes,omitempty"`
 	Files        []File       `json:"files"`
 	Verification Verification `json:"verification"`
 	Duration     float64      `json:"duration_seconds"`

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/twenty-upgraded/twenty-upgraded/steps/compose"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
@@ -21,8 +21,7 @@ import (
 // libpq reads PGPASSFILE.
 type pg struct {
 	r       proc.Runner
-	compose *compose.Compose // compose mode when set
-	service string
+	in      *install.Install // compose mode (exec in the db service) when set
 	user    string
 	url     *url.URL // url mode
 	timeout time.Duration
@@ -58,22 +57,22 @@ func (p pg) run(ctx context.Context, c proc.Cmd) (proc.Result, error) {
 	return res, err
 }
 
-// toolArgv is the argv running tool against database db ("" = no database
-// option, e.g. pg_dumpall or --version).
-func (p pg) toolArgv(tool, db string, args ...string) []string {
-	var conn []string
-	if p.compose != nil {
-		conn = []string{"-U", p.user}
+// cmd runs tool against database db ("" = no database option, e.g.
+// pg_dumpall or --version): inside the db service, or on the host.
+func (p pg) cmd(tool, db string, args ...string) proc.Cmd {
+	if p.in != nil {
+		argv := []string{tool, "-U", p.user}
 		if db != "" {
-			conn = append(conn, "-d", db)
+			argv = append(argv, "-d", db)
 		}
-		argv := p.compose.Args("exec", "-T")
-		for _, kv := range p.env {
-			argv = append(argv, "-e", kv)
-		}
-		argv = append(argv, p.service, tool)
-		return append(append(argv, conn...), args...)
+		return p.in.ExecDB(p.timeout, p.env, append(argv, args...)...)
 	}
+	return proc.Cmd{Argv: p.hostArgv(tool, db, args...), Timeout: p.timeout, Env: p.env}
+}
+
+// hostArgv is the argv of tool on the host against backup.database_url.
+func (p pg) hostArgv(tool, db string, args ...string) []string {
+	var conn []string
 	if db != "" {
 		u := *p.url
 		u.Path = "/" + db
@@ -85,16 +84,6 @@ func (p pg) toolArgv(tool, db string, args ...string) []string {
 		conn = []string{"-d", u.String()}
 	}
 	return append(append([]string{tool}, conn...), args...)
-}
-
-func (p pg) cmd(tool, db string, args ...string) proc.Cmd {
-	c := proc.Cmd{Argv: p.toolArgv(tool, db, args...), Timeout: p.timeout}
-	if p.compose != nil {
-		c.Dir = p.compose.Dir
-	} else {
-		c.Env = p.env
-	}
-	return c
 }
 
 // query runs sql in db and returns the unaligned, tuples-only rows.
@@ -154,8 +143,8 @@ func (p pg) serverVersion(ctx context.Context) (string, int, error) {
 // toolVersion runs `TOOL --version` the same way the tool would run.
 func (p pg) toolVersion(ctx context.Context, tool string) (string, error) {
 	c := proc.Cmd{Argv: []string{tool, "--version"}, Timeout: time.Minute}
-	if p.compose != nil {
-		c = p.compose.Cmd(time.Minute, "exec", "-T", p.service, tool, "--version")
+	if p.in != nil {
+		c = p.in.ExecDB(time.Minute, nil, tool, "--version")
 	}
 	res, err := p.run(ctx, c)
 	if err != nil {

@@ -10,7 +10,8 @@ import (
 	"strconv"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/atomicfile"
-	"github.com/twenty-upgraded/twenty-upgraded/steps/compose"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
 // Restore puts a set back. It verifies every checksum first and refuses a
@@ -30,14 +31,18 @@ func (m *Manager) Restore(ctx context.Context, id string, opts RestoreOptions) e
 	if err := checkFiles(set.Dir, set.Manifest); err != nil {
 		return fmt.Errorf("refusing to restore: %w", err)
 	}
+	in, err := m.install(ctx, opts.Install)
+	if err != nil {
+		return err
+	}
 	var p pg
 	if opts.Database {
-		if p, err = m.pgClient(ctx, m.cfg.Timeouts.Restore); err != nil {
+		if p, err = m.pgClient(in, m.cfg.Timeouts.Restore); err != nil {
 			return err
 		}
 	}
 	if opts.StopWriters {
-		if err := m.StopWriters(ctx); err != nil {
+		if err := m.stopWriters(ctx, in); err != nil {
 			return err
 		}
 	}
@@ -50,12 +55,12 @@ func (m *Manager) Restore(ctx context.Context, id string, opts RestoreOptions) e
 		}
 	}
 	if opts.Files {
-		if err := m.restoreFiles(ctx, set); err != nil {
+		if err := m.restoreFiles(ctx, in, set); err != nil {
 			return fmt.Errorf("restore %s: %w", id, err)
 		}
 	}
 	if opts.Env {
-		if err := m.restoreEnv(set); err != nil {
+		if err := m.restoreEnv(in, set); err != nil {
 			return fmt.Errorf("restore %s: %w", id, err)
 		}
 	}
@@ -122,7 +127,7 @@ func (m *Manager) restorePlain(ctx context.Context, p pg, set Set, vnum int) err
 // Twenty's documented `psql < backup.sql`; the row counts afterwards decide.
 func (m *Manager) psqlFile(ctx context.Context, p pg, path, db string) error {
 	p = p.withEnv("PGOPTIONS=" + restoreSettings)
-	if p.compose == nil {
+	if p.in == nil {
 		return p.stream(ctx, p.cmd("psql", db, "-X", "-q", "-f", path), nil, io.Discard)
 	}
 	f, err := os.Open(path)
@@ -147,7 +152,7 @@ func (m *Manager) restoreDump(ctx context.Context, p pg, path, target string, cr
 	if m.jobs > 1 {
 		args = append(args, "--jobs="+strconv.Itoa(m.jobs))
 	}
-	if p.compose == nil {
+	if p.in == nil {
 		return p.stream(ctx, p.cmd("pg_restore", db, append(args, path)...), nil, io.Discard)
 	}
 	if m.jobs <= 1 {
@@ -158,7 +163,7 @@ func (m *Manager) restoreDump(ctx context.Context, p pg, path, target string, cr
 		defer f.Close()
 		return p.stream(ctx, p.cmd("pg_restore", db, args...), f, io.Discard)
 	}
-	inside, cleanup, err := m.copyIntoDB(ctx, p.compose, path)
+	inside, cleanup, err := m.copyIntoDB(ctx, p.in, path)
 	if err != nil {
 		return err
 	}
@@ -168,20 +173,20 @@ func (m *Manager) restoreDump(ctx context.Context, p pg, path, target string, cr
 
 // copyIntoDB copies a dump into the db container's /tmp and returns its
 // path there and a function that removes it.
-func (m *Manager) copyIntoDB(ctx context.Context, c *compose.Compose, path string) (string, func(), error) {
-	id, err := c.ContainerID(ctx, m.r, m.cfg.Install.DBService)
+func (m *Manager) copyIntoDB(ctx context.Context, in *install.Install, path string) (string, func(), error) {
+	id, err := in.ContainerID(ctx, in.DBSvc)
 	if err != nil {
 		return "", nil, err
 	}
 	if id == "" {
-		return "", nil, fmt.Errorf("the %s container is not running; start it: %s", m.cfg.Install.DBService, c.Args("up", "-d", m.cfg.Install.DBService))
+		return "", nil, fmt.Errorf("the %s container is not running; start it: %s", in.DBSvc, proc.Quote(in.UpDB().Argv))
 	}
 	inside := "/tmp/twenty-upgraded-restore-" + filepath.Base(path)
-	if _, err := m.r.Run(ctx, dockerCmd(m.cfg.Timeouts.Restore, "cp", path, id+":"+inside)); err != nil {
+	if _, err := m.r.Run(ctx, in.CopyInto(path, id, inside)); err != nil {
 		return "", nil, fmt.Errorf("copy the dump into the db container: %w", err)
 	}
 	cleanup := func() {
-		_, err := m.r.Run(context.WithoutCancel(ctx), c.Cmd(m.cfg.Timeouts.Command, "exec", "-T", m.cfg.Install.DBService, "rm", "-f", inside))
+		_, err := m.r.Run(context.WithoutCancel(ctx), in.ExecDB(m.cfg.Timeouts.Command, nil, "rm", "-f", inside))
 		if err != nil {
 			m.log.Warn("could not remove the dump copy from the db container", "path", inside, "err", err)
 		}
@@ -189,12 +194,12 @@ func (m *Manager) copyIntoDB(ctx context.Context, c *compose.Compose, path strin
 	return inside, cleanup, nil
 }
 
-func (m *Manager) restoreFiles(ctx context.Context, set Set) error {
+func (m *Manager) restoreFiles(ctx context.Context, in *install.Install, set Set) error {
 	if _, ok := set.Manifest.File("files.tar"); !ok {
 		m.log.Info("the set has no uploaded files; files left as they are", "id", set.ID)
 		return nil
 	}
-	root, _, ok, err := m.filesRoot(ctx)
+	root, _, ok, err := m.filesRoot(ctx, in)
 	if err != nil {
 		return err
 	}
@@ -215,7 +220,7 @@ func (m *Manager) restoreFiles(ctx context.Context, set Set) error {
 	return nil
 }
 
-func (m *Manager) restoreEnv(set Set) error {
+func (m *Manager) restoreEnv(in *install.Install, set Set) error {
 	if _, ok := set.Manifest.File("env"); !ok {
 		return errors.New("the set has no copy of .env")
 	}
@@ -224,11 +229,11 @@ func (m *Manager) restoreEnv(set Set) error {
 		return err
 	}
 	perm := os.FileMode(0o600)
-	if info, err := os.Stat(m.cfg.Install.EnvFile); err == nil {
+	if info, err := os.Stat(in.EnvFile); err == nil {
 		perm = info.Mode().Perm()
 	}
-	m.log.Info("restoring .env", "path", m.cfg.Install.EnvFile)
-	return atomicfile.WriteFile(m.cfg.Install.EnvFile, data, perm)
+	m.log.Info("restoring .env", "path", in.EnvFile)
+	return atomicfile.WriteFile(in.EnvFile, data, perm)
 }
 
 // countReader reports the bytes read, at most every MiB.

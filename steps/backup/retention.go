@@ -6,10 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/atomicfile"
-	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 )
 
 // Prune deletes sets beyond the newest backup.keep, except the newest
@@ -69,7 +68,15 @@ func PruneCandidates(sets []Set, keep int, protect []string) []string {
 // Estimate is the expected size of a set: the databases' on-disk size
 // (a compressed dump is smaller) plus the uploaded files.
 func (m *Manager) Estimate(ctx context.Context) (int64, error) {
-	p, err := m.pgClient(ctx, m.cfg.Timeouts.Command)
+	in, err := m.install(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	return m.estimateWith(ctx, in)
+}
+
+func (m *Manager) estimateWith(ctx context.Context, in *install.Install) (int64, error) {
+	p, err := m.pgClient(in, m.cfg.Timeouts.Command)
 	if err != nil {
 		return 0, err
 	}
@@ -81,7 +88,7 @@ func (m *Manager) Estimate(ctx context.Context) (int64, error) {
 	if len(rows) == 1 {
 		n, _ = strconv.ParseInt(rows[0][0], 10, 64)
 	}
-	root, _, ok, err := m.filesRoot(ctx)
+	root, _, ok, err := m.filesRoot(ctx, in)
 	if err != nil {
 		return 0, err
 	}
@@ -96,14 +103,22 @@ func (m *Manager) Estimate(ctx context.Context) (int64, error) {
 }
 
 // CheckSpace refuses when backup.dir has less than twice the estimate free.
-func (m *Manager) CheckSpace(ctx context.Context) error {
+func (m *Manager) CheckSpace(ctx context.Context) error { return m.checkSpace(ctx, nil) }
+
+func (m *Manager) checkSpace(ctx context.Context, in *install.Install) error {
 	dir := m.cfg.Backup.Dir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("backup folder: %w", err)
 	}
 	estimate := m.estimate
 	if estimate == nil {
-		estimate = m.Estimate
+		estimate = func(ctx context.Context) (int64, error) {
+			in, err := m.install(ctx, in)
+			if err != nil {
+				return 0, err
+			}
+			return m.estimateWith(ctx, in)
+		}
 	}
 	est, err := estimate(ctx)
 	if err != nil {
@@ -133,8 +148,4 @@ func HumanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
-func dockerCmd(timeout time.Duration, args ...string) proc.Cmd {
-	return proc.Cmd{Argv: append([]string{"docker"}, args...), Timeout: timeout}
 }

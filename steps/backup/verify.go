@@ -25,7 +25,11 @@ func (m *Manager) Verify(ctx context.Context, id string, level string) error {
 	if err != nil {
 		return err
 	}
-	p, err := m.pgClient(ctx, m.cfg.Timeouts.Restore)
+	in, err := m.install(ctx, nil)
+	if err != nil {
+		return err
+	}
+	p, err := m.pgClient(in, m.cfg.Timeouts.Restore)
 	if err != nil {
 		return err
 	}
@@ -69,7 +73,7 @@ func (m *Manager) listFile(ctx context.Context, p pg, dir, name string) error {
 	switch {
 	case strings.HasSuffix(name, ".dump"):
 		c := p.cmd("pg_restore", "", "--list")
-		if p.compose != nil {
+		if p.in != nil {
 			f, err := os.Open(path)
 			if err != nil {
 				return err

@@ -1,12 +1,13 @@
 // Package health is the gate that decides whether Twenty is really up on a
-// given version (TWENTY.md "Is it really up?").
+// given version (docs/twenty.md, "Is it really up?").
 //
 // /healthz alone has gone green on a half-migrated database, so the gate runs
-// every configured check (container health, /healthz, /healthz/database,
-// /healthz/worker, /healthz/redis, GraphQL __typename, /client-config
-// appVersion, upgrade:status, failure lines in the server log) each round;
-// all must pass continuously for stable_for within timeout. The gate only
-// observes: it never restarts the server, which may be migrating.
+// every configured check that exists on the version judged (container
+// health, /healthz, /healthz/database, /healthz/worker, /healthz/redis,
+// /healthz/app, GraphQL __typename, the version, upgrade:status, failure
+// lines in the server log) each round; all must pass continuously for
+// stable_for within timeout. The gate only observes: it never restarts the
+// server, which may be migrating.
 package health
 
 import (
@@ -19,7 +20,7 @@ import (
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
-	"github.com/twenty-upgraded/twenty-upgraded/steps/compose"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
@@ -27,8 +28,8 @@ import (
 type Gate struct {
 	Cfg            config.Health
 	Runner         proc.Runner
-	Compose        compose.Compose
-	Server         string // compose service of the server ("server")
+	In             *install.Install
+	APIKey         string // a Twenty API key for the authenticated GraphQL check ("" = anonymous probe)
 	HTTP           *http.Client
 	Now            func() time.Time
 	Sleep          func(ctx context.Context, d time.Duration) error // nil: a timer
@@ -42,19 +43,34 @@ type Gate struct {
 // Cfg.StableFor (nil), a check is fatal, or Cfg.Timeout passes (*Error).
 // since is when the server was started: its log is read from there.
 func (g *Gate) Wait(ctx context.Context, want version.V, since time.Time) error {
+	checks, left := Applicable(want, g.Cfg.Checks)
+	for _, l := range left {
+		g.log().Info("health check left out", "check", l.Check, "version", want.String(), "why", l.Why)
+	}
+	return g.wait(ctx, want, since, checks, g.Cfg.StableFor)
+}
+
+// WaitStarted waits, only watching, until the server container is healthy
+// (or a failure line appears in its log): what the start step waits for
+// before it starts the worker.
+func (g *Gate) WaitStarted(ctx context.Context, want version.V, since time.Time) error {
+	return g.wait(ctx, want, since, []string{config.CheckContainer, config.CheckLog}, 0)
+}
+
+func (g *Gate) wait(ctx context.Context, want version.V, since time.Time, checks []string, stable time.Duration) error {
 	now := g.now()
 	if since.IsZero() {
 		since = now
 	}
-	tr := &Tracker{StableFor: g.Cfg.StableFor, Timeout: g.Cfg.Timeout, Start: now}
+	tr := &Tracker{StableFor: stable, Timeout: g.Cfg.Timeout, Start: now}
 	for {
-		rs, logTail := g.Round(ctx, want, since)
+		rs, logTail := g.Round(ctx, want, since, checks)
 		if g.Observe != nil {
 			g.Observe(rs)
 		}
 		done, err := tr.Observe(g.now(), rs)
 		if done {
-			g.log().Info("health gate passed", "version", want.String(), "checks", strings.Join(g.Cfg.Checks, ","), "duration_seconds", g.now().Sub(now).Seconds())
+			g.log().Info("health gate passed", "version", want.String(), "checks", strings.Join(checks, ","), "duration_seconds", g.now().Sub(now).Seconds())
 			return nil
 		}
 		var he *Error
@@ -72,14 +88,14 @@ func (g *Gate) Wait(ctx context.Context, want version.V, since time.Time) error 
 	}
 }
 
-// Round runs every configured check once. upgrade_status (a yarn process in
-// the server container) runs only once every other check passes. It also
-// returns the last server log lines when the log check read them.
-func (g *Gate) Round(ctx context.Context, want version.V, since time.Time) ([]Result, []string) {
+// Round runs checks once. upgrade_status (a yarn process in the server
+// container) runs only once every other check passes. It also returns the
+// last server log lines when the log check read them.
+func (g *Gate) Round(ctx context.Context, want version.V, since time.Time, checks []string) ([]Result, []string) {
 	var rs []Result
 	var tail []string
 	deferred := false
-	for _, c := range g.Cfg.Checks {
+	for _, c := range checks {
 		switch c {
 		case config.CheckUpgradeStatus:
 			deferred = true
@@ -95,7 +111,7 @@ func (g *Gate) Round(ctx context.Context, want version.V, since time.Time) ([]Re
 	if deferred {
 		r := Result{Check: config.CheckUpgradeStatus, Answer: "not run until the other checks pass"}
 		if len(failing(rs)) == 0 {
-			r = g.upgradeStatus(ctx)
+			r = g.upgradeStatus(ctx, want)
 		}
 		rs = append(rs, r)
 	}
@@ -114,6 +130,8 @@ func (g *Gate) check(ctx context.Context, name string, want version.V) Result {
 		return g.get(ctx, name, "/healthz/redis")
 	case config.CheckWorker:
 		return g.get(ctx, name, "/healthz/worker")
+	case config.CheckApp:
+		return g.get(ctx, name, "/healthz/app")
 	case config.CheckGraphQL:
 		return g.graphql(ctx)
 	case config.CheckVersion:

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,7 +15,8 @@ import (
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
-	"github.com/twenty-upgraded/twenty-upgraded/steps/compose"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install/installtest"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
@@ -70,6 +73,21 @@ func TestJudges(t *testing.T) {
 		{"upgrade:status behind", UpgradeStatus("Instance: Up to date\n2 up to date, 10 behind, 0 failed"), false},
 		{"upgrade:status failed", UpgradeStatus("Instance: Up to date\n2 up to date, 0 behind, 1 failed"), false},
 		{"upgrade:status instance behind", UpgradeStatus("Instance: 1 migration pending\n0 behind, 0 failed"), false},
+		{"upgrade:status as Twenty prints it", UpgradeStatus("APP_VERSION: v1.23.0\n\nInstance\n  Status:           Up to date\n\nSummary\n  Instance: Up to date\n  Workspaces: 2 up to date, 0 behind, 0 failed (2 total)\n"), true},
+		{"upgrade:status no workspaces", UpgradeStatus("APP_VERSION: v1.23.0\n  Instance: Up to date\n  No workspaces\n"), true},
+		{"upgrade:status no workspaces, instance behind", UpgradeStatus("  Instance: Behind\n  No workspaces\n"), false},
+		{"upgrade:status internal error (exit 0)", UpgradeStatus("Failed to retrieve upgrade status: connect ECONNREFUSED\n"), false},
+		{"upgrade:status one failed", UpgradeStatus("  Instance: Up to date\n  Workspaces: 1 up to date, 0 behind, 1 failed (2 total)\n    1 failed at: 1-23-x\n"), false},
+		{"graphql key, data", GraphQLAnswer(200, []byte(`{"data":{"__typename":"Query"}}`), true), true},
+		{"graphql key, errors", GraphQLAnswer(200, []byte(`{"errors":[{"message":"Unauthenticated"}]}`), true), false},
+		{"graphql key, 500", GraphQLAnswer(500, []byte(`{"errors":[{"message":"Internal server error"}]}`), true), false},
+		{"graphql anonymous, empty schema", GraphQLAnswer(200, []byte(`{"errors":[{"message":"Schema is not configured to execute query operation."}]}`), false), true},
+		{"graphql anonymous, data (core schema merged)", GraphQLAnswer(200, []byte(`{"data":{"__typename":"Query"}}`), false), true},
+		{"graphql anonymous, 400 with errors", GraphQLAnswer(400, []byte(`{"errors":[{"message":"x"}]}`), false), true},
+		{"graphql anonymous, 500", GraphQLAnswer(500, []byte(`{"errors":[{"message":"Internal server error"}]}`), false), false},
+		{"graphql anonymous, 502 from a proxy", GraphQLAnswer(502, []byte(`<html>bad gateway</html>`), false), false},
+		{"graphql anonymous, HTML 200", GraphQLAnswer(200, []byte(`<html>front</html>`), false), false},
+		{"graphql anonymous, JSON without data or errors", GraphQLAnswer(200, []byte(`{"status":"ok"}`), false), false},
 		{"container healthy", ContainerState("running healthy"), true},
 		{"container no healthcheck", ContainerState("running none"), true},
 		{"container starting", ContainerState("running starting"), false},
@@ -103,13 +121,14 @@ func TestFindKey(t *testing.T) {
 }
 
 // twenty is an httptest look-alike of Twenty's health endpoints.
-type twenty struct {
+type fakeTwenty struct {
+	auth     atomic.Value // string: the last Authorization header on /graphql
 	version  atomic.Value // string
 	dbDown   atomic.Bool
 	requests atomic.Int64
 }
 
-func (tw *twenty) handler() http.Handler {
+func (tw *fakeTwenty) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"status":"ok"}`)) })
 	mux.HandleFunc("GET /healthz/database", func(w http.ResponseWriter, r *http.Request) {
@@ -121,7 +140,16 @@ func (tw *twenty) handler() http.Handler {
 		w.Write([]byte(`{"status":"ok"}`))
 	})
 	mux.HandleFunc("GET /healthz/worker", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"status":"ok"}`)) })
-	mux.HandleFunc("POST /graphql", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"data":{"__typename":"Query"}}`)) })
+	mux.HandleFunc("GET /healthz/app", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"status":"ok"}`)) })
+	mux.HandleFunc("POST /graphql", func(w http.ResponseWriter, r *http.Request) {
+		tw.auth.Store(r.Header.Get("Authorization"))
+		if r.Header.Get("Authorization") == "" {
+			// Twenty without a workspace: the empty schema (docs/twenty.md).
+			w.Write([]byte(`{"errors":[{"message":"Schema is not configured to execute query operation."}]}`))
+			return
+		}
+		w.Write([]byte(`{"data":{"__typename":"Query"}}`))
+	})
 	mux.HandleFunc("GET /client-config", func(w http.ResponseWriter, r *http.Request) {
 		tw.requests.Add(1)
 		json.NewEncoder(w).Encode(map[string]any{"clientConfig": map[string]any{"appVersion": tw.version.Load()}})
@@ -132,12 +160,15 @@ func (tw *twenty) handler() http.Handler {
 func newGate(t *testing.T, url string, checks []string, logs string) (*Gate, *time.Time) {
 	now := time.Unix(1000, 0)
 	fake := &proc.Fake{Respond: func(c proc.Cmd) (proc.Result, error) {
+		if res, ok, err := installtest.Answer(c); ok {
+			return res, err
+		}
 		s := strings.Join(c.Argv, " ")
 		switch {
 		case strings.Contains(s, "ps -q"):
 			return proc.Result{Stdout: []byte("cid\n")}, nil
 		case strings.Contains(s, "docker inspect"):
-			return proc.Result{Stdout: []byte("running healthy\n")}, nil
+			return proc.Result{Stdout: []byte("sha256:abc twentycrm/twenty:v1.1.0 running healthy\nAPP_VERSION=v1.1.0\n")}, nil
 		case strings.Contains(s, "upgrade:status"):
 			return proc.Result{Stdout: []byte("Instance: Up to date\n1 up to date, 0 behind, 0 failed\n")}, nil
 		case strings.Contains(s, " logs "):
@@ -146,14 +177,13 @@ func newGate(t *testing.T, url string, checks []string, logs string) (*Gate, *ti
 		return proc.Fail(c, 1, "unexpected")
 	}}
 	g := &Gate{Cfg: config.Health{URL: url, Timeout: time.Minute, StableFor: 10 * time.Second, Interval: 5 * time.Second, Checks: checks},
-		Runner: fake, Compose: compose.Compose{Program: []string{"docker", "compose"}}, Server: "server",
-		Now: func() time.Time { return now }, CommandTimeout: time.Second}
+		Runner: fake, In: openInstall(t, fake), Now: func() time.Time { return now }, CommandTimeout: time.Second}
 	g.Sleep = func(ctx context.Context, d time.Duration) error { now = now.Add(d); return ctx.Err() }
 	return g, &now
 }
 
 func TestGateWait(t *testing.T) {
-	tw := &twenty{}
+	tw := &fakeTwenty{}
 	tw.version.Store("v1.1.0")
 	srv := httptest.NewServer(tw.handler())
 	defer srv.Close()
@@ -168,9 +198,9 @@ func TestGateWait(t *testing.T) {
 	t.Run("wrong version times out naming it", func(t *testing.T) {
 		g, now := newGate(t, srv.URL, config.AllChecks(), "line1\nline2\n")
 		start := *now
-		err := g.Wait(context.Background(), version.MustParse("v1.2.0"), time.Time{})
+		err := g.Wait(context.Background(), version.MustParse("v1.22.0"), time.Time{})
 		var he *Error
-		if !errors.As(err, &he) || !strings.Contains(err.Error(), `version: appVersion "v1.1.0", want v1.2.0`) ||
+		if !errors.As(err, &he) || !strings.Contains(err.Error(), `version: appVersion "v1.1.0", want v1.22.0`) ||
 			!strings.Contains(err.Error(), "upgrade_status: not run until") || !strings.Contains(err.Error(), "line2") {
 			t.Fatalf("err = %v", err)
 		}
@@ -201,4 +231,97 @@ func TestGateWait(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+}
+
+// openInstall reads a compose install in a temp folder through the fake.
+func openInstall(t *testing.T, r proc.Runner) *install.Install {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Install.Dir = t.TempDir()
+	cfg.Install.EnvFile = filepath.Join(cfg.Install.Dir, ".env")
+	if err := os.WriteFile(cfg.Install.EnvFile, []byte("TAG=v1.1.0\nAPP_SECRET=s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in, err := install.Open(context.Background(), cfg, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func TestApplicable(t *testing.T) {
+	all := config.AllChecks()
+	for _, tc := range []struct {
+		v       string
+		left    []string
+		notLeft []string
+	}{
+		{"v0.42.0", []string{"database", "worker", "app", "upgrade_status"}, []string{"healthz", "graphql", "version", "container", "log"}},
+		{"v0.43.0", []string{"app", "upgrade_status"}, []string{"database", "worker"}},
+		{"v1.21.2", []string{"upgrade_status"}, []string{"database", "worker", "app"}},
+		{"v1.22.0", nil, []string{"upgrade_status", "app"}},
+		{"v2.7.0", nil, all},
+	} {
+		run, left := Applicable(version.MustParse(tc.v), all)
+		leftNames := map[string]string{}
+		for _, l := range left {
+			leftNames[l.Check] = l.Why
+			if l.Why == "" || !strings.Contains(l.Why, tc.v) {
+				t.Errorf("%s: %s left out without a reason naming the version: %q", tc.v, l.Check, l.Why)
+			}
+		}
+		for _, c := range tc.left {
+			if _, ok := leftNames[c]; !ok {
+				t.Errorf("%s: %s should be left out (run %v)", tc.v, c, run)
+			}
+		}
+		for _, c := range tc.notLeft {
+			if why, ok := leftNames[c]; ok {
+				t.Errorf("%s: %s left out: %s", tc.v, c, why)
+			}
+		}
+		if len(run)+len(left) != len(all) {
+			t.Errorf("%s: %d run + %d left != %d configured", tc.v, len(run), len(left), len(all))
+		}
+	}
+}
+
+func TestGateAPIKeyAndVersionByAge(t *testing.T) {
+	tw := &fakeTwenty{}
+	tw.version.Store("v1.1.0")
+	srv := httptest.NewServer(tw.handler())
+	defer srv.Close()
+	g, _ := newGate(t, srv.URL, []string{config.CheckGraphQL}, "")
+	rs, _ := g.Round(context.Background(), version.MustParse("v1.1.0"), time.Time{}, []string{config.CheckGraphQL})
+	if !rs[0].OK || tw.auth.Load() != "" || !strings.Contains(rs[0].Answer, "anonymous") {
+		t.Errorf("anonymous: %+v, auth %q", rs[0], tw.auth.Load())
+	}
+	g.APIKey = "key-123"
+	rs, _ = g.Round(context.Background(), version.MustParse("v1.1.0"), time.Time{}, []string{config.CheckGraphQL})
+	if !rs[0].OK || tw.auth.Load() != "Bearer key-123" || strings.Contains(rs[0].Answer, "key-123") {
+		t.Errorf("with key: %+v, auth %q", rs[0], tw.auth.Load())
+	}
+	// Below REST /client-config the version is the container's APP_VERSION
+	// (the fake container says v1.1.0); no request reaches /client-config.
+	before := tw.requests.Load()
+	rs, _ = g.Round(context.Background(), version.MustParse("v0.54.0"), time.Time{}, []string{config.CheckVersion})
+	if rs[0].OK || !strings.Contains(rs[0].Answer, `APP_VERSION "v1.1.0"`) || tw.requests.Load() != before {
+		t.Errorf("v0.54 version check: %+v (client-config requests %d)", rs[0], tw.requests.Load()-before)
+	}
+}
+
+func TestUpgradeStatusMissingCommand(t *testing.T) {
+	missing := &proc.Fake{Respond: func(c proc.Cmd) (proc.Result, error) {
+		if res, ok, err := installtest.Answer(c); ok {
+			return res, err
+		}
+		return proc.Fail(c, 1, "error: unknown command 'upgrade:status'")
+	}}
+	g := &Gate{Runner: missing, In: openInstall(t, missing), CommandTimeout: time.Second}
+	if r := g.upgradeStatus(context.Background(), version.MustParse("v1.22.4")); !r.OK {
+		t.Errorf("v1.22.4 without the command failed: %+v", r)
+	}
+	if r := g.upgradeStatus(context.Background(), version.MustParse("v1.23.0")); r.OK {
+		t.Errorf("v1.23.0 without the command passed: %+v", r)
+	}
 }

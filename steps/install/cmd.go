@@ -1,0 +1,111 @@
+package install
+
+import (
+	"time"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
+)
+
+// The commands below are every docker, compose and git command the daemon
+// runs against the install. Each returns a proc.Cmd with its timeout from
+// [timeouts]; callers may only add Stdin or Stdout.
+
+// Pull pulls the server and worker images of tag while Twenty still serves.
+// TAG goes in the environment, which compose prefers over .env.
+func (i *Install) Pull(tag version.V) proc.Cmd {
+	c := i.compose(i.timeouts.Pull, "pull", i.Server, i.Worker)
+	c.Env = []string{"TAG=" + tag.String()}
+	return c
+}
+
+// StopWriters stops the server and the worker; db and redis stay up.
+func (i *Install) StopWriters() proc.Cmd {
+	return i.compose(i.timeouts.Stop, "stop", i.Server, i.Worker)
+}
+
+// UpServer starts the server alone (its migrations run on start).
+func (i *Install) UpServer() proc.Cmd {
+	return i.compose(i.timeouts.Start, "up", "-d", "--no-deps", i.Server)
+}
+
+// Up starts every service.
+func (i *Install) Up() proc.Cmd { return i.compose(i.timeouts.Start, "up", "-d") }
+
+// UpBuild rebuilds the images from the checkout and starts every service (source mode).
+func (i *Install) UpBuild() proc.Cmd { return i.compose(i.timeouts.Build, "up", "-d", "--build") }
+
+// UpServices starts the given services (a restore's writers, or db alone).
+func (i *Install) UpServices(services ...string) proc.Cmd {
+	return i.compose(i.timeouts.Start, append([]string{"up", "-d"}, services...)...)
+}
+
+// UpDB starts the db service (a no-op when it runs).
+func (i *Install) UpDB() proc.Cmd { return i.UpServices(i.DBSvc) }
+
+// ExecServer runs argv in the running server container, never with a TTY.
+func (i *Install) ExecServer(timeout time.Duration, env []string, argv ...string) proc.Cmd {
+	return i.exec(timeout, i.Server, env, argv)
+}
+
+// ExecDB runs argv in the running db container, never with a TTY (a TTY
+// corrupts a piped dump).
+func (i *Install) ExecDB(timeout time.Duration, env []string, argv ...string) proc.Cmd {
+	return i.exec(timeout, i.DBSvc, env, argv)
+}
+
+func (i *Install) exec(timeout time.Duration, service string, env, argv []string) proc.Cmd {
+	args := []string{"exec", "-T"}
+	for _, kv := range env {
+		args = append(args, "-e", kv)
+	}
+	args = append(append(args, service), argv...)
+	return i.compose(or0(timeout, i.timeouts.Command), args...)
+}
+
+// FlushCache runs `yarn command:prod cache:flush` in a one-off container of
+// the server image the .env names now, with migrations disabled so its
+// entrypoint runs only the command. The rollback runs it after the restore,
+// before the old version is judged: no new-version state stays in Redis.
+func (i *Install) FlushCache() proc.Cmd {
+	return i.compose(i.timeouts.Command, "run", "--rm", "--no-deps", "-T", "-e", "DISABLE_DB_MIGRATIONS=true",
+		"-e", "DISABLE_CRON_JOBS_REGISTRATION=true", i.Server, "yarn", "command:prod", "cache:flush")
+}
+
+// Logs is the server log since a time.
+func (i *Install) Logs(since time.Time) proc.Cmd {
+	return i.compose(i.timeouts.Command, "logs", "--no-color", "--since", since.UTC().Format(time.RFC3339), i.Server)
+}
+
+// TagImage points ref at the image id again (the rollback's pin of the old image).
+func (i *Install) TagImage(id, ref string) proc.Cmd {
+	return proc.Cmd{Argv: []string{"docker", "tag", id, ref}, Timeout: i.timeouts.Command}
+}
+
+// VolumeMountpoint asks docker for a volume's host folder.
+func (i *Install) VolumeMountpoint(name string) proc.Cmd {
+	return proc.Cmd{Argv: []string{"docker", "volume", "inspect", "--format", "{{.Mountpoint}}", name}, Timeout: time.Minute}
+}
+
+// Git runs git in the checkout (source mode).
+func (i *Install) Git(args ...string) proc.Cmd {
+	return proc.Cmd{Argv: append([]string{"git", "-C", i.Dir}, args...), Timeout: i.timeouts.Command}
+}
+
+func or0(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// CopyInto copies a host file into a container (a dump for pg_restore -j,
+// which needs a seekable file).
+func (i *Install) CopyInto(path, containerID, inside string) proc.Cmd {
+	return proc.Cmd{Argv: []string{"docker", "cp", path, containerID + ":" + inside}, Timeout: i.timeouts.Restore}
+}
+
+// Fetch runs source.fetch in the checkout (before any downtime).
+func (i *Install) Fetch(argv []string) proc.Cmd {
+	return proc.Cmd{Argv: argv, Dir: i.Dir, Timeout: i.timeouts.Pull}
+}
