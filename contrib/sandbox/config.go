@@ -37,10 +37,11 @@ dir = %s
 
 [health]
 url = %s
+api_key_file = %s
 
 [daemon]
 state_dir = %s
 listen = %s
 %s`, s.Project, q(s.Dir), q(s.Project), strings.Join(argv, ", "), q("http://"+s.Registry.Addr),
-		q(backupDir), q(s.BaseURL), q(stateDir), q(listen), extra)
+		q(backupDir), q(s.BaseURL), q(s.APIKeyFile), q(stateDir), q(listen), extra)
 }

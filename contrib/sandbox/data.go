@@ -10,7 +10,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+
+	"github.com/twenty-upgraded/twenty-upgraded/contrib/sandbox/internal/simkey"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/envfile"
 )
 
 // WorkspaceSchema is the sim's one workspace schema.
@@ -19,7 +25,7 @@ const WorkspaceSchema = "workspace_1wgvd1injqtife6y4rvfbu3h5"
 // Psql runs SQL through `<compose> exec -T db psql` (the same path Twenty's
 // backup guide uses) and returns unaligned, tuples-only output.
 func (s *Stack) Psql(ctx context.Context, sql string) (string, error) {
-	out, err := s.ComposeIn(ctx, []byte(sql), "exec", "-T", "db",
+	out, err := s.ComposeIn(ctx, []byte(sql), "exec", "-T", s.DBService(),
 		"psql", "-U", "postgres", "-d", "default", "-v", "ON_ERROR_STOP=1", "-X", "-A", "-t", "-q", "-f", "-")
 	return strings.TrimSpace(string(out)), err
 }
@@ -29,6 +35,16 @@ func (s *Stack) UpgradeStatus(ctx context.Context) (string, error) {
 	out, err := s.Compose(ctx, "exec", "-T", "-e", "NO_COLOR=1", "server", "yarn", "command:prod", "upgrade:status")
 	return string(out), err
 }
+
+// signUpSQL is what signing up does on a fresh install: the first workspace
+// (on the instance's version) and, for the tests, a workspace API key
+// (Settings → APIs). It prints the key's id.
+const signUpSQL = `
+INSERT INTO core.workspace (id, "displayName", version)
+  SELECT '20202020-1c25-4d02-bf25-6aeccf7ea419', 'Sandbox', ltrim(value, 'v') FROM core."keyValuePair" WHERE key = 'INSTANCE_VERSION'
+  ON CONFLICT (id) DO NOTHING;
+INSERT INTO core."apiKey" (name, "workspaceId") VALUES ('twenty-upgraded health gate', '20202020-1c25-4d02-bf25-6aeccf7ea419') RETURNING id;
+`
 
 // sentinelSQL writes rows in three schemas: core, the workspace and public.
 const sentinelSQL = `
@@ -54,8 +70,14 @@ const sentinelWant = "core 1\nperson 50\ncompany 20\npublic 100"
 // SeedSentinels writes sentinel rows in several schemas and uploads three
 // files through the server; CheckSentinels proves they are all still there.
 func (s *Stack) SeedSentinels(ctx context.Context) error {
+	if err := s.SignUp(ctx); err != nil {
+		return err
+	}
 	if _, err := s.Psql(ctx, sentinelSQL); err != nil {
 		return fmt.Errorf("seed sentinel rows: %w", err)
+	}
+	if s.Opts.S3 {
+		return nil // the files are in S3, which the sandbox does not have
 	}
 	random := make([]byte, 256<<10)
 	_, _ = rand.Read(random)
@@ -130,7 +152,7 @@ func (s *Stack) FilesChecksum(ctx context.Context) (string, error) {
 // DumpDB writes a custom-format pg_dump of the database to w, through
 // `<compose> exec -T db` like the daemon's backup.
 func (s *Stack) DumpDB(ctx context.Context, w io.Writer) error {
-	c := s.composeCmd("exec", "-T", "db", "pg_dump", "-U", "postgres", "-d", "default", "-Fc")
+	c := s.composeCmd("exec", "-T", s.DBService(), "pg_dump", "-U", "postgres", "-d", "default", "-Fc")
 	c.Stdout = w
 	_, err := run(ctx, c)
 	return err
@@ -140,12 +162,42 @@ func (s *Stack) DumpDB(ctx context.Context, w io.Writer) error {
 // Stop server and worker first.
 func (s *Stack) RestoreDB(ctx context.Context, dump []byte) error {
 	for _, sql := range []string{`DROP DATABASE IF EXISTS "default" WITH (FORCE)`, `CREATE DATABASE "default"`} {
-		if _, err := s.Compose(ctx, "exec", "-T", "db", "psql", "-U", "postgres", "-d", "postgres", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql); err != nil {
+		if _, err := s.Compose(ctx, "exec", "-T", s.DBService(), "psql", "-U", "postgres", "-d", "postgres", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql); err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
 	}
-	if _, err := s.ComposeIn(ctx, dump, "exec", "-T", "db", "pg_restore", "-U", "postgres", "-d", "default", "--exit-on-error"); err != nil {
+	if _, err := s.ComposeIn(ctx, dump, "exec", "-T", s.DBService(), "pg_restore", "-U", "postgres", "-d", "default", "--exit-on-error"); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	return nil
+}
+
+// SignUp creates the first workspace and an API key for it, and writes the
+// key to APIKeyFile (0600). A fresh install has no workspace until then:
+// upgrade:status says "No workspaces".
+func (s *Stack) SignUp(ctx context.Context) error {
+	out, err := s.Psql(ctx, signUpSQL)
+	if err != nil {
+		return fmt.Errorf("sign up: %w", err)
+	}
+	id, err := strconv.Atoi(strings.TrimSpace(out))
+	if err != nil {
+		return fmt.Errorf("sign up: API key id %q: %w", out, err)
+	}
+	env, err := os.ReadFile(s.EnvFile)
+	if err != nil {
+		return err
+	}
+	secret := envfile.All(env)["APP_SECRET"]
+	s.APIKeyFile = filepath.Join(s.Dir, "..", "api-key")
+	return os.WriteFile(s.APIKeyFile, []byte(simkey.Token(secret, id)+"\n"), 0o600)
+}
+
+// DBService is the compose service holding Twenty's database: db, or extdb
+// in the external-PostgreSQL variant.
+func (s *Stack) DBService() string {
+	if s.Opts.ExternalDB {
+		return "extdb"
+	}
+	return "db"
 }

@@ -202,7 +202,7 @@ func buildRelease(ctx context.Context, base string, rel Release) (string, error)
 	df := fmt.Sprintf(`FROM %s
 ENV APP_VERSION=%s TWENTY_SIM_MODE=%q TWENTY_SIM_REPORTED_VERSION=%q TWENTY_SIM_SLOW_MIGRATION=%s
 LABEL org.opencontainers.image.version=%s org.opencontainers.image.title="twenty (sandbox simulator)"
-`, base, rel.Tag, rel.Mode, rel.Reported, SlowMigrationDelay, rel.Tag)
+`, base, rel.APPVersion(), rel.Mode, rel.Reported, SlowMigrationDelay, rel.Tag)
 	sum := sha256.Sum256([]byte(df))
 	ref := fmt.Sprintf("%s:%s-%s", simRepo, rel.Tag, hex.EncodeToString(sum[:])[:12])
 	if imageExists(ctx, ref) {

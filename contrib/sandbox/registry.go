@@ -113,6 +113,23 @@ func (r *Registry) Publish(ctx context.Context, tags ...string) error {
 	return nil
 }
 
+// PublishAlias pushes an alias tag (v1.22) for a full one, as Docker Hub
+// serves them.
+func (r *Registry) PublishAlias(ctx context.Context, alias, tag string) error {
+	src, ok := r.imgs.ByTag[tag]
+	if !ok {
+		return fmt.Errorf("no sandbox release %q (see sandbox.Releases)", tag)
+	}
+	dst := r.Image() + ":" + alias
+	if _, err := runArgv(ctx, "docker", "tag", src, dst); err != nil {
+		return err
+	}
+	if _, err := runArgv(ctx, "docker", "push", "-q", dst); err != nil {
+		return fmt.Errorf("push %s: %w", dst, err)
+	}
+	return nil
+}
+
 // Unpublish deletes a tag from the registry ("a tag disappears") and drops
 // the local name so only a pull could bring it back.
 func (r *Registry) Unpublish(ctx context.Context, tag string) error {

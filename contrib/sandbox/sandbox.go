@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -45,6 +46,11 @@ type Options struct {
 	NoUp    bool          // write the install folder and start the registry, but do not `up`
 	Dir     string        // parent of the install folder; "" means a new temp folder
 	Timeout time.Duration // for up and the health wait; 0 means 3 minutes
+
+	// Variants of the install (docs/sandbox.md):
+	NoEncryptionKey bool // .env as install.sh writes it: APP_SECRET, no ENCRYPTION_KEY
+	ExternalDB      bool // Twenty's database on another PostgreSQL (service extdb, PG_DATABASE_HOST=extdb)
+	S3              bool // STORAGE_TYPE=s3: uploaded files are not in the volume
 }
 
 // DefaultTag is the release a stack starts on unless told otherwise.
@@ -61,6 +67,10 @@ type Stack struct {
 	BaseURL    string   // http://127.0.0.1:Port
 	Registry   *Registry
 	Images     *Images
+	Opts       Options
+	// APIKeyFile holds a workspace API key once SeedSentinels signed up a
+	// workspace ("" before): what health.api_key_file names.
+	APIKeyFile string
 	timeout    time.Duration
 	sentinels  map[string]string // uploaded file name → sha256
 }
@@ -99,7 +109,7 @@ func New(ctx context.Context, opts Options) (*Stack, error) {
 		opts.Tag = DefaultTag
 	}
 	if opts.Publish == nil {
-		opts.Publish = []string{opts.Tag}
+		opts.Publish = []string{ReleaseOf(opts.Tag)}
 	}
 	if opts.Timeout == 0 {
 		opts.Timeout = 3 * time.Minute
@@ -111,7 +121,7 @@ func New(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{Images: imgs, timeout: opts.Timeout, Flavour: opts.Compose, sentinels: map[string]string{}}
+	s := &Stack{Images: imgs, timeout: opts.Timeout, Flavour: opts.Compose, Opts: opts, sentinels: map[string]string{}}
 	if s.Flavour == "" {
 		s.Flavour = ComposeV2
 	}
@@ -137,6 +147,13 @@ func New(ctx context.Context, opts Options) (*Stack, error) {
 	if err := s.Registry.Publish(ctx, opts.Publish...); err != nil {
 		return s, err
 	}
+	for alias, tag := range Aliases {
+		if slices.Contains(opts.Publish, tag) || alias == opts.Tag {
+			if err := s.Registry.PublishAlias(ctx, alias, tag); err != nil {
+				return s, err
+			}
+		}
+	}
 	if err := s.writeInstall(opts.Tag); err != nil {
 		return s, err
 	}
@@ -150,11 +167,22 @@ func (s *Stack) writeInstall(tag string) error {
 	if err := os.WriteFile(filepath.Join(s.Dir, "docker-compose.yml"), composeFile, 0o644); err != nil {
 		return err
 	}
-	var b bytes.Buffer
-	err := template.Must(template.New("env").Parse(envTemplate)).Execute(&b, map[string]any{
+	vars := map[string]any{
 		"Tag": tag, "Port": s.Port, "Owner": os.Getpid(), "Registry": s.Registry.Addr, "Project": s.Project,
 		"DBPassword": randomHex(12), "AppSecret": randomB64(32), "EncryptionKey": randomB64(32),
-	})
+		"DBHost": "db", "Storage": "local", "Profiles": "",
+	}
+	if s.Opts.NoEncryptionKey {
+		vars["EncryptionKey"] = ""
+	}
+	if s.Opts.ExternalDB {
+		vars["DBHost"], vars["Profiles"] = "extdb", "external"
+	}
+	if s.Opts.S3 {
+		vars["Storage"] = "s3"
+	}
+	var b bytes.Buffer
+	err := template.Must(template.New("env").Parse(envTemplate)).Execute(&b, vars)
 	if err != nil {
 		return err
 	}
@@ -210,7 +238,8 @@ func (s *Stack) Tag() (string, error) {
 	return "", fmt.Errorf("no TAG= line in %s", s.EnvFile)
 }
 
-// Up sets TAG, runs `up -d` and waits until Twenty is healthy on tag.
+// Up sets TAG, runs `up -d` and waits until Twenty is healthy on tag (an
+// alias waits for the release it stands for).
 func (s *Stack) Up(ctx context.Context, tag string) error {
 	if err := s.SetTag(tag); err != nil {
 		return err
@@ -220,7 +249,15 @@ func (s *Stack) Up(ctx context.Context, tag string) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	return s.WaitHealthy(wctx, tag)
+	return s.WaitHealthy(wctx, ReleaseOf(tag))
+}
+
+// ReleaseOf is the full tag an alias stands for (tag itself otherwise).
+func ReleaseOf(tag string) string {
+	if full, ok := Aliases[tag]; ok {
+		return full
+	}
+	return tag
 }
 
 // Logs returns the last n lines of every service's log.

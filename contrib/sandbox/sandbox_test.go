@@ -83,9 +83,9 @@ func TestStackV1(t *testing.T) {
 	if err := logContains(ctx, s, "server", "Successfully migrated DB!", 1); err != nil {
 		t.Error(err)
 	}
-	status := must(s.UpgradeStatus(ctx)).get(t)
-	if !strings.Contains(status, "Instance: Up to date") || !strings.Contains(status, "1 up to date, 0 behind, 0 failed") {
-		t.Errorf("upgrade:status = %q", status)
+	// upgrade:status came with v1.22 (PR #19584): v1.19 has no such command.
+	if status, err := s.UpgradeStatus(ctx); err == nil || !strings.Contains(err.Error(), "unknown command 'upgrade:status'") {
+		t.Errorf("upgrade:status on v1.19.0 = %q, %v; want an unknown command", status, err)
 	}
 	if err := s.SeedSentinels(ctx); err != nil {
 		t.Fatal(err)
@@ -182,8 +182,25 @@ func TestStackV2BrokenReleases(t *testing.T) {
 		}
 	}
 	s := Start(t, Options{Compose: ComposeV2, Tag: "v2.0.2", Publish: append([]string{"v2.0.2"}, broken...)})
+	// A fresh install has no workspace until someone signs up.
+	if st := must(s.UpgradeStatus(ctx)).get(t); !strings.Contains(st, "Instance: Up to date") || !strings.Contains(st, "No workspaces") {
+		t.Errorf("upgrade:status before sign-up = %q", st)
+	}
+	if err := s.GraphQL(ctx); err != nil {
+		t.Errorf("GraphQL without a workspace key checks nothing, got %v", err)
+	}
 	if err := s.SeedSentinels(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if st := must(s.UpgradeStatus(ctx)).get(t); !strings.Contains(st, "Workspaces: 1 up to date, 0 behind, 0 failed (1 total)") {
+		t.Errorf("upgrade:status after sign-up = %q", st)
+	}
+	// Anonymous GraphQL gets the empty schema; the workspace key gets data.
+	if code, body, err := s.do(ctx, http.MethodPost, "/graphql", "application/json", strings.NewReader(`{"query":"{ __typename }"}`)); err != nil || code != http.StatusOK || strings.Contains(string(body), `"data"`) {
+		t.Errorf("anonymous GraphQL: HTTP %d %s %v; want the empty schema's errors", code, body, err)
+	}
+	if err := s.GraphQL(ctx); err != nil {
+		t.Errorf("GraphQL with the workspace key: %v", err)
 	}
 	dump, dbSum, filesSum := backup(t, ctx, s)
 
@@ -216,7 +233,15 @@ func TestStackV2BrokenReleases(t *testing.T) {
 	}
 
 	tryRelease("v2.3.0")
-	eventually(t, 30*time.Second, "v2.3.0 healthz", func() error { return s.Check(ctx, "") })
+	// Only the server runs (as tryRelease starts it): its own endpoints.
+	eventually(t, 30*time.Second, "v2.3.0 healthz", func() error {
+		for _, p := range []string{"/healthz", "/healthz/database"} {
+			if code, body, err := s.Get(ctx, p); err != nil || code != http.StatusOK {
+				return fmt.Errorf("%s: HTTP %d %s %v", p, code, body, err)
+			}
+		}
+		return nil
+	})
 	if v := must(s.Version(ctx)).get(t); v != "v2.0.2" {
 		t.Errorf("wrong-version v2.3.0 reports %s, want v2.0.2", v)
 	}

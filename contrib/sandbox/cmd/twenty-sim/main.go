@@ -13,7 +13,8 @@
 //
 //	twenty-sim [server]              yarn start:prod
 //	twenty-sim worker                yarn worker:prod
-//	twenty-sim upgrade-status        yarn command:prod upgrade:status
+//	twenty-sim upgrade-status        yarn command:prod upgrade:status (v1.22+)
+//	twenty-sim cache-flush           yarn command:prod cache:flush
 //	twenty-sim healthcheck           the compose health check (no curl in scratch)
 //	twenty-sim checksum DIR          sha256 of a folder tree (the files volume)
 //	tar -c|-x [-z] [-f F] [-C DIR]   enough tar to back up and restore the files volume
@@ -44,16 +45,22 @@ const (
 )
 
 type config struct {
-	version      version.V
-	mode         string
-	reported     string        // appVersion reported in wrong-version mode
-	slow         time.Duration // migration delay in slow-migration mode
-	dbURL        string
-	redisURL     string
-	storage      string
-	addr         string
-	workerMaxAge time.Duration
-	noMigrations bool
+	version    version.V
+	appVersion string // APP_VERSION as the image writes it (with or without its v)
+	appSecret  string
+	// encryptionKey is the key stored secrets are sealed with: ENCRYPTION_KEY
+	// when set, else APP_SECRET (resolve-encryption-keys-or-throw.util.ts).
+	encryptionKey string
+	mode          string
+	reported      string        // appVersion reported in wrong-version mode
+	slow          time.Duration // migration delay in slow-migration mode
+	dbURL         string
+	redisURL      string
+	storage       string // local storage folder
+	storageType   string // STORAGE_TYPE: local or s3
+	addr          string
+	workerMaxAge  time.Duration
+	noMigrations  bool
 }
 
 func loadConfig() (config, error) {
@@ -65,12 +72,16 @@ func loadConfig() (config, error) {
 		storage:      getenv("STORAGE_LOCAL_PATH", "/app/packages/twenty-server/.local-storage"),
 		addr:         ":" + getenv("NODE_PORT", "3000"),
 		noMigrations: os.Getenv("DISABLE_DB_MIGRATIONS") == "true",
+		appVersion:   os.Getenv("APP_VERSION"),
+		appSecret:    os.Getenv("APP_SECRET"),
+		storageType:  getenv("STORAGE_TYPE", "local"),
 	}
-	v, err := version.Parse(os.Getenv("APP_VERSION"))
+	v, err := version.ParseLoose(c.appVersion)
 	if err != nil {
 		return c, fmt.Errorf("APP_VERSION: %w (the image build sets it)", err)
 	}
 	c.version = v
+	c.encryptionKey = getenv("ENCRYPTION_KEY", c.appSecret)
 	if c.slow, err = time.ParseDuration(getenv("TWENTY_SIM_SLOW_MIGRATION", "10m")); err != nil {
 		return c, fmt.Errorf("TWENTY_SIM_SLOW_MIGRATION: %w", err)
 	}
@@ -116,9 +127,16 @@ func run(argv []string) int {
 	case "worker":
 		return workerMain(ctx, cfg)
 	case "upgrade-status":
+		if cfg.version.Less(upgradeStatusFrom) {
+			// Like nest-commander on a release without the command.
+			fmt.Fprintln(os.Stderr, "error: unknown command 'upgrade:status'")
+			return 1
+		}
 		return upgradeStatus(ctx, cfg, os.Stdout)
+	case "cache-flush":
+		return cacheFlush(ctx, cfg, "command")
 	}
-	fmt.Fprintf(os.Stderr, "twenty-sim: unknown command %q (want server, worker, upgrade-status, healthcheck, checksum)\n", strings.Join(argv[1:], " "))
+	fmt.Fprintf(os.Stderr, "twenty-sim: unknown command %q (want server, worker, upgrade-status, cache-flush, healthcheck, checksum)\n", strings.Join(argv[1:], " "))
 	return 2
 }
 
@@ -132,6 +150,8 @@ func command(argv []string) string {
 		switch {
 		case len(args) >= 2 && args[0] == "command:prod" && args[1] == "upgrade:status":
 			return "upgrade-status"
+		case len(args) >= 2 && args[0] == "command:prod" && args[1] == "cache:flush":
+			return "cache-flush"
 		case len(args) >= 1 && args[0] == "worker:prod":
 			return "worker"
 		case len(args) >= 1 && args[0] == "start:prod":

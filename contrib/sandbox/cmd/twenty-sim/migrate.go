@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,8 +16,14 @@ import (
 // ws is the one workspace schema of the sandbox instance.
 const ws = `"workspace_1wgvd1injqtife6y4rvfbu3h5"`
 
-// floor is the version from which Twenty allows skipping minors.
-var floor = version.MustParse("v1.22.0")
+// floor is the version from which Twenty supports cross-version upgrades
+// (docs/twenty.md: PR #23575, issue #23568); below it every minor in order.
+var floor = version.MustParse("v1.23.0")
+
+// encryptedFrom is the release that stores secrets in an enc:v2 envelope
+// keyed by ENCRYPTION_KEY, or APP_SECRET when it is unset (PR #20528,
+// resolve-encryption-keys-or-throw.util.ts).
+var encryptedFrom = version.MustParse("v2.5.0")
 
 type migration struct {
 	version version.V
@@ -29,14 +37,14 @@ var migrations = []migration{
 CREATE TABLE core.workspace (id uuid PRIMARY KEY, "displayName" text NOT NULL, version text NOT NULL DEFAULT '', "createdAt" timestamptz NOT NULL DEFAULT now());
 CREATE TABLE core."keyValuePair" (key text PRIMARY KEY, value text NOT NULL);
 CREATE TABLE core."workerHeartbeat" (id int PRIMARY KEY, "beatAt" timestamptz NOT NULL);
-INSERT INTO core.workspace (id, "displayName") VALUES ('20202020-1c25-4d02-bf25-6aeccf7ea419', 'Sandbox');
+CREATE TABLE core."apiKey" (id serial PRIMARY KEY, name text NOT NULL, "workspaceId" uuid, "createdAt" timestamptz NOT NULL DEFAULT now());
 CREATE SCHEMA ` + ws + `;
 CREATE TABLE ` + ws + `.person (id serial PRIMARY KEY, name text NOT NULL, email text NOT NULL DEFAULT '');
 CREATE TABLE ` + ws + `.company (id serial PRIMARY KEY, name text NOT NULL, "domainName" text NOT NULL DEFAULT '');`},
 	{version.MustParse("v1.19.0"), "1719000000000-add-person-job-title",
 		`ALTER TABLE ` + ws + `.person ADD COLUMN "jobTitle" text NOT NULL DEFAULT '';`},
-	{version.MustParse("v1.20.0"), "1720000000000-create-api-key",
-		`CREATE TABLE core."apiKey" (id serial PRIMARY KEY, name text NOT NULL, "workspaceId" uuid, "createdAt" timestamptz NOT NULL DEFAULT now());`},
+	{version.MustParse("v1.20.0"), "1720000000000-api-key-revoked-at",
+		`ALTER TABLE core."apiKey" ADD COLUMN "revokedAt" timestamptz;`},
 	{version.MustParse("v1.20.3"), "1720300000000-backfill-company-domain",
 		`UPDATE ` + ws + `.company SET "domainName" = lower("domainName") WHERE "domainName" <> lower("domainName");`},
 	{version.MustParse("v1.21.0"), "1721000000000-add-company-employees",
@@ -83,19 +91,34 @@ func connectRetry(ctx context.Context, url string, wait time.Duration) (*pgwire.
 	}
 }
 
-// dbVersion returns the workspace version stored in the database, or zero on
-// an empty database.
+// dbVersion returns the instance version stored in the database, or zero on
+// an empty database. Workspaces (created at sign-up: a fresh install has
+// none) carry their own version too.
 func dbVersion(ctx context.Context, c *pgwire.Conn) (version.V, error) {
-	exists, err := c.Value(ctx, `SELECT to_regclass('core.workspace') IS NOT NULL`)
+	exists, err := c.Value(ctx, `SELECT to_regclass('core."keyValuePair"') IS NOT NULL`)
 	if err != nil || exists != "t" {
 		return version.V{}, err
 	}
-	s, err := c.Value(ctx, `SELECT coalesce(max(version), '') FROM core.workspace`)
+	s, err := c.Value(ctx, `SELECT coalesce(max(value), '') FROM core."keyValuePair" WHERE key = 'INSTANCE_VERSION'`)
 	if err != nil || s == "" {
 		return version.V{}, err
 	}
-	return version.Parse("v" + s)
+	return version.ParseLoose(s)
 }
+
+// workspaceCounts returns how many workspaces are on the instance's version
+// and how many behind it.
+func workspaceCounts(ctx context.Context, c *pgwire.Conn, v version.V) (upToDate, behind int, err error) {
+	s, err := c.Value(ctx, `SELECT count(*) FILTER (WHERE version = `+pgwire.Quote(bare(v))+`) || ' ' || count(*) FILTER (WHERE version <> `+pgwire.Quote(bare(v))+`) FROM core.workspace`)
+	if err != nil {
+		return 0, 0, err
+	}
+	_, err = fmt.Sscan(s, &upToDate, &behind)
+	return upToDate, behind, err
+}
+
+// bare is v without its leading v, as the workspace table stores it.
+func bare(v version.V) string { return strings.TrimPrefix(v.String(), "v") }
 
 // upgrade migrates the database forward to cfg.version, misbehaving as the
 // mode says.
@@ -128,13 +151,44 @@ func upgrade(ctx context.Context, cfg config, c *pgwire.Conn) error {
 			return err
 		}
 	}
+	if cur.Less(encryptedFrom) && !cfg.version.Less(encryptedFrom) {
+		// The first boot on v2.5+ backfills stored secrets into the
+		// envelope of the key in use.
+		if _, err := c.Query(ctx, `INSERT INTO core."keyValuePair" VALUES ('CONNECTED_ACCOUNT_TOKEN', `+pgwire.Quote(envelope(cfg.encryptionKey))+`) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`); err != nil {
+			return fmt.Errorf("%w: encrypt stored secrets: %v", errUpgrade, err)
+		}
+	}
+	instance := fmt.Sprintf(`INSERT INTO core."keyValuePair" VALUES ('INSTANCE_VERSION', %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;`, pgwire.Quote(cfg.version.String()))
 	if cfg.mode == modeGraphQLBroken {
-		_, err := c.Query(ctx, `INSERT INTO core."keyValuePair" VALUES ('UPGRADE_STATUS', 'failed') ON CONFLICT (key) DO UPDATE SET value = 'failed'`)
+		// The instance commands ran, the workspace commands failed: the
+		// workspaces stay behind (/healthz/app, upgrade:status see it).
+		_, err := c.Query(ctx, instance+`INSERT INTO core."keyValuePair" VALUES ('UPGRADE_STATUS', 'failed') ON CONFLICT (key) DO UPDATE SET value = 'failed'`)
 		return err
 	}
-	_, err = c.Query(ctx, fmt.Sprintf(`UPDATE core.workspace SET version = %s; DELETE FROM core."keyValuePair" WHERE key = 'UPGRADE_STATUS'`,
-		pgwire.Quote(strings.TrimPrefix(cfg.version.String(), "v"))))
+	_, err = c.Query(ctx, instance+fmt.Sprintf(`UPDATE core.workspace SET version = %s; DELETE FROM core."keyValuePair" WHERE key = 'UPGRADE_STATUS'`,
+		pgwire.Quote(bare(cfg.version))))
 	return err
+}
+
+// envelope is the stand-in of an enc:v2 value: it names the key that sealed
+// it, so only that key opens it again.
+func envelope(key string) string {
+	sum := sha256.Sum256([]byte("twenty-sim:" + key))
+	return "enc:v2:" + hex.EncodeToString(sum[:8])
+}
+
+// secretsReadable reports whether the stored secrets open with key (a
+// changed ENCRYPTION_KEY, or a new one where APP_SECRET sealed them, makes
+// every stored token unreadable).
+func secretsReadable(ctx context.Context, c *pgwire.Conn, key string) error {
+	v, err := c.Value(ctx, `SELECT coalesce(max(value), '') FROM core."keyValuePair" WHERE key = 'CONNECTED_ACCOUNT_TOKEN'`)
+	if err != nil || v == "" {
+		return err
+	}
+	if v != envelope(key) {
+		return errors.New("cannot decrypt stored secrets (enc:v2): they were encrypted with another key (ENCRYPTION_KEY, or APP_SECRET when it is unset)")
+	}
+	return nil
 }
 
 // checkPath enforces Twenty's rules: never run on a newer database, and below
@@ -148,6 +202,10 @@ func checkPath(cur, target version.V) error {
 	}
 	next := version.V{Major: cur.Major, Minor: cur.Minor + 1}
 	if cur.Less(floor) && !target.SameMinor(cur) && !target.SameMinor(next) {
+		if cur.Major == 1 && cur.Minor == 22 {
+			// Twenty #23568: what 1.22.x → 2.x does for real.
+			return fmt.Errorf(`%w: query failed: SELECT "ViewSortEntity"."subFieldName" FROM "core"."viewSort" "ViewSortEntity" -- error: column ViewSortEntity.subFieldName does not exist`, errUpgrade)
+		}
 		return fmt.Errorf("%w: workspace is on %s; ensure all workspaces are on at least the previous minor version before upgrading to %s", errUpgrade, cur, target)
 	}
 	return nil

@@ -1,21 +1,20 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/contrib/sandbox/internal/pgwire"
+	"github.com/twenty-upgraded/twenty-upgraded/contrib/sandbox/internal/simkey"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 )
 
 // appQuery is what the app reads on every request: the old release fails on a
@@ -25,10 +24,17 @@ const appQuery = `SELECT count(*) FROM core.workspace; SELECT id, name, email FR
 // serverMain migrates (unless disabled), then serves until SIGTERM.
 func serverMain(ctx context.Context, cfg config) int {
 	logf("Starting Twenty %s (sandbox simulator, mode %q)", cfg.version, cfg.mode)
+	if !cfg.version.Less(encryptedFrom) && cfg.encryptionKey == "" {
+		logf("Error: No encryption key configured: set ENCRYPTION_KEY (or APP_SECRET for legacy deployments).")
+		return 1
+	}
 	if !cfg.noMigrations {
 		if code := migrateOnStart(ctx, cfg); code != 0 {
 			return code
 		}
+	}
+	if _, err := redisDo(ctx, cfg.redisURL, "SET", cacheKey, cfg.version.String()); err != nil {
+		logf("Warning: cache not reachable: %v", err)
 	}
 	srv := &http.Server{Addr: cfg.addr, Handler: routes(cfg), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
@@ -52,8 +58,16 @@ func migrateOnStart(ctx context.Context, cfg config) int {
 		return 1
 	}
 	defer c.Close()
+	// The entrypoint flushes the cache before and after the upgrade
+	// (packages/twenty-docker/twenty/entrypoint.sh, PR #17800).
+	if cacheFlush(ctx, cfg, "entrypoint") != 0 {
+		logf("Warning: Failed to flush cache before upgrade, but continuing startup...")
+	}
 	logf("Running upgrade to %s", cfg.version)
 	err = upgrade(ctx, cfg, c)
+	if err == nil && cacheFlush(ctx, cfg, "entrypoint") != 0 {
+		logf("Warning: Failed to flush cache after upgrade, but continuing startup...")
+	}
 	switch {
 	case err != nil:
 		logf("Upgrade failed: %v", err)
@@ -71,14 +85,22 @@ func routes(cfg config) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { healthy(w, cfg, nil) })
 	mux.HandleFunc("GET /healthz/database", func(w http.ResponseWriter, r *http.Request) {
-		healthy(w, cfg, withDB(r.Context(), cfg, func(c *pgwire.Conn) error { _, err := c.Query(r.Context(), appQuery); return err }))
+		healthy(w, cfg, withDB(r.Context(), cfg, func(c *pgwire.Conn) error {
+			if _, err := c.Query(r.Context(), appQuery); err != nil {
+				return err
+			}
+			return secretsReadable(r.Context(), c, cfg.encryptionKey)
+		}))
+	})
+	mux.HandleFunc("GET /healthz/app", func(w http.ResponseWriter, r *http.Request) {
+		healthy(w, cfg, withDB(r.Context(), cfg, func(c *pgwire.Conn) error { return pendingWorkspaces(r.Context(), c, cfg.version) }))
 	})
 	mux.HandleFunc("GET /healthz/worker", func(w http.ResponseWriter, r *http.Request) {
 		healthy(w, cfg, withDB(r.Context(), cfg, func(c *pgwire.Conn) error { return workerFresh(r.Context(), c, cfg.workerMaxAge) }))
 	})
 	mux.HandleFunc("GET /healthz/redis", func(w http.ResponseWriter, r *http.Request) { healthy(w, cfg, pingRedis(r.Context(), cfg.redisURL)) })
 	mux.HandleFunc("GET /client-config", func(w http.ResponseWriter, r *http.Request) {
-		v := cfg.version.String()
+		v := cfg.appVersion
 		if cfg.mode == modeWrongVersion {
 			v = cfg.reported
 		}
@@ -129,12 +151,25 @@ func workerFresh(ctx context.Context, c *pgwire.Conn, maxAge time.Duration) erro
 	return nil
 }
 
+// graphql answers like Twenty's /graphql (docs/twenty.md): without a token
+// the request has no workspace and gets the empty schema, which has no
+// query root; with a workspace API key it gets the workspace schema, whose
+// build is what a broken release (#23012) fails.
 func graphql(w http.ResponseWriter, r *http.Request, cfg config) {
 	var req struct {
 		Query string `json:"query"`
 	}
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
 		writeJSON(w, http.StatusBadRequest, gqlError("invalid JSON body: "+err.Error()))
+		return
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || token == "" {
+		writeJSON(w, http.StatusOK, gqlError("Schema is not configured to execute query operation."))
+		return
+	}
+	if err := withDB(r.Context(), cfg, func(c *pgwire.Conn) error { return checkAPIKey(r.Context(), c, cfg.appSecret, token) }); err != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"errors": []map[string]any{{"message": "Unauthenticated", "extensions": map[string]any{"code": "UNAUTHENTICATED", "detail": err.Error()}}}})
 		return
 	}
 	if cfg.mode == modeGraphQLBroken {
@@ -158,6 +193,10 @@ func gqlError(msg string) map[string]any {
 
 // upload stores the request body as a file of the local storage volume.
 func upload(w http.ResponseWriter, r *http.Request, cfg config) {
+	if cfg.storageType == "s3" {
+		writeJSON(w, http.StatusServiceUnavailable, gqlError("STORAGE_TYPE=s3: the sandbox has no S3 to store files in"))
+		return
+	}
 	name := filepath.Base(r.URL.Query().Get("name"))
 	if name == "." || name == "/" || name == "" {
 		writeJSON(w, http.StatusBadRequest, gqlError("missing ?name="))
@@ -185,35 +224,32 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// pingRedis sends PING over RESP; no REDIS_URL means no redis to check.
-func pingRedis(ctx context.Context, raw string) error {
-	if raw == "" {
-		return nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("bad REDIS_URL: %w", err)
-	}
-	host := u.Host
-	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "6379")
-	}
-	d := net.Dialer{Timeout: 3 * time.Second}
-	c, err := d.DialContext(ctx, "tcp", host)
+// pendingWorkspaces is /healthz/app: workspaces not on the server's version
+// (app.health.ts: "Found N workspaces with pending migrations").
+func pendingWorkspaces(ctx context.Context, c *pgwire.Conn, v version.V) error {
+	_, behind, err := workspaceCounts(ctx, c, v)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
+	if behind > 0 {
+		return fmt.Errorf("Found %d workspaces with pending migrations", behind)
 	}
-	line, err := bufio.NewReader(c).ReadString('\n')
+	return nil
+}
+
+// checkAPIKey accepts a token signed with this install's secret for a key
+// row that exists.
+func checkAPIKey(ctx context.Context, c *pgwire.Conn, secret, token string) error {
+	id, ok := simkey.ID(secret, token)
+	if !ok {
+		return errors.New("invalid API key")
+	}
+	n, err := c.Value(ctx, fmt.Sprintf(`SELECT count(*) FROM core."apiKey" WHERE id = %d`, id))
 	if err != nil {
 		return err
 	}
-	if !strings.HasPrefix(line, "+PONG") {
-		return fmt.Errorf("redis answered %q", strings.TrimSpace(line))
+	if n != "1" {
+		return errors.New("API key not found")
 	}
 	return nil
 }

@@ -19,9 +19,11 @@ func TestCheckPath(t *testing.T) {
 		{"v1.19.0", "v1.19.0", true},  // restart
 		{"v1.19.0", "v1.20.3", true},  // next minor below the floor
 		{"v1.19.0", "v1.21.0", false}, // skipped a minor below the floor
-		{"v1.21.2", "v1.22.0", true},  // onto the floor
+		{"v1.21.2", "v1.22.0", true},  // next minor
 		{"v1.21.2", "v2.0.0", false},  // jump from below the floor
-		{"v1.22.0", "v2.7.0", true},   // at the floor: jump anywhere
+		{"v1.22.4", "v1.23.0", true},  // onto the floor
+		{"v1.22.0", "v2.7.0", false},  // Twenty #23568: 1.22.x → 2.x fails
+		{"v1.23.0", "v2.7.0", true},   // at the floor: jump anywhere
 		{"v2.0.2", "v2.0.0", false},   // database newer than the server
 		{"v2.0.2", "v2.0.2", true},
 	} {
@@ -69,7 +71,8 @@ func TestCommand(t *testing.T) {
 		"yarn start:prod":                  "server",
 		"/bin/tar -cf - .":                 "tar",
 		"twenty-sim healthcheck":           "healthcheck",
-		"yarn command:prod cache:flush":    "yarn command:prod cache:flush",
+		"yarn command:prod cache:flush":    "cache-flush",
+		"yarn command:prod upgrade":        "yarn command:prod upgrade",
 	} {
 		if got := command(strings.Fields(argv)); got != want {
 			t.Errorf("command(%q) = %q, want %q", argv, got, want)
@@ -103,5 +106,18 @@ func TestTarRoundTrip(t *testing.T) {
 	}
 	if _, err := parseTar([]string{"-cJf", "x"}); err == nil {
 		t.Error("unsupported -J accepted")
+	}
+}
+
+func TestIssue23568Message(t *testing.T) {
+	err := checkPath(version.MustParse("v1.22.4"), version.MustParse("v2.0.0"))
+	if err == nil || !strings.Contains(err.Error(), "column ViewSortEntity.subFieldName does not exist") {
+		t.Fatalf("1.22.x → 2.x: %v", err)
+	}
+}
+
+func TestEnvelope(t *testing.T) {
+	if envelope("a") == envelope("b") || envelope("a") != envelope("a") || !strings.HasPrefix(envelope("a"), "enc:v2:") {
+		t.Fatal("envelope does not tell keys apart")
 	}
 }

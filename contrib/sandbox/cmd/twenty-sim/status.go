@@ -12,35 +12,55 @@ import (
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/contrib/sandbox/internal/pgwire"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 )
 
-// upgradeStatus prints what `yarn command:prod upgrade:status` prints. Like
-// Twenty it exits 0 even when an upgrade failed: read the words.
+// upgradeStatusFrom is the first release with upgrade:status (PR #19584,
+// docs/twenty.md); older ones answer "unknown command".
+var upgradeStatusFrom = version.MustParse("v1.22.0")
+
+// upgradeStatus prints what `yarn command:prod upgrade:status` prints
+// (upgrade-status.command.ts): the APP_VERSION header, the instance and a
+// summary, "No workspaces" on an install without any. Like Twenty it exits 0
+// even when an upgrade failed: read the words.
 func upgradeStatus(ctx context.Context, cfg config, out io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
+	fmt.Fprintf(out, "APP_VERSION: %s\n\n", cfg.appVersion)
 	c, err := pgwire.Connect(ctx, cfg.dbURL)
 	if err != nil {
-		fmt.Fprintln(out, "Error: cannot reach the database:", err)
-		return 1
+		fmt.Fprintln(out, "Failed to retrieve upgrade status:", err)
+		return 0
 	}
 	defer c.Close()
 	cur, err := dbVersion(ctx, c)
 	if err != nil {
-		fmt.Fprintln(out, "Error:", err)
-		return 1
+		fmt.Fprintln(out, "Failed to retrieve upgrade status:", err)
+		return 0
 	}
 	failed, _ := c.Value(ctx, `SELECT count(*) FROM core."keyValuePair" WHERE key = 'UPGRADE_STATUS' AND value = 'failed'`)
-	switch {
-	case failed == "1":
-		fmt.Fprintf(out, "Instance: Upgrade failed (server %s, workspaces on %s)\n", cfg.version, cur)
-		fmt.Fprintln(out, "Workspaces: 0 up to date, 0 behind, 1 failed")
-	case cur == cfg.version:
-		fmt.Fprintf(out, "Instance: Up to date (%s)\n", cfg.version)
-		fmt.Fprintln(out, "Workspaces: 1 up to date, 0 behind, 0 failed")
-	default:
-		fmt.Fprintf(out, "Instance: Behind (server %s, workspaces on %s)\n", cfg.version, cur)
-		fmt.Fprintln(out, "Workspaces: 0 up to date, 1 behind, 0 failed")
+	instance := "Up to date"
+	if cur != cfg.version {
+		instance = "Behind"
+	}
+	fmt.Fprintf(out, "Instance\n  Inferred version: %s\n  Status:           %s\n\n", cur, instance)
+	up, behind, err := workspaceCounts(ctx, c, cfg.version)
+	if err != nil {
+		fmt.Fprintln(out, "Failed to retrieve upgrade status:", err)
+		return 0
+	}
+	nFailed := 0
+	if failed == "1" {
+		nFailed, behind = behind, 0
+	}
+	fmt.Fprintf(out, "Summary\n  Instance: %s\n", instance)
+	if up+behind+nFailed == 0 {
+		fmt.Fprintln(out, "  No workspaces")
+		return 0
+	}
+	fmt.Fprintf(out, "  Workspaces: %d up to date, %d behind, %d failed (%d total)\n", up, behind, nFailed, up+behind+nFailed)
+	if nFailed > 0 {
+		fmt.Fprintf(out, "    %d failed at: %s\n", nFailed, cfg.version)
 	}
 	return 0
 }
