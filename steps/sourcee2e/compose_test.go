@@ -22,7 +22,7 @@ func fakeDocker(args []string) int {
 		if serverPID() == 0 {
 			return fail("docker", fmt.Errorf("no such object: %s", args[len(args)-1]))
 		}
-		fmt.Println("running none")
+		fmt.Println("sha256:0f7e twenty-server:local running none") // a source build sets no APP_VERSION
 		return 0
 	}
 	if len(args) == 0 || args[0] != "compose" {
@@ -195,6 +195,7 @@ func fakeServer() int {
 		_ = json.NewEncoder(w).Encode(v)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { ok(w, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("GET /healthz/app", func(w http.ResponseWriter, _ *http.Request) { ok(w, map[string]string{"status": "up"}) })
 	mux.HandleFunc("GET /healthz/worker", func(w http.ResponseWriter, _ *http.Request) { ok(w, map[string]string{"status": "up"}) })
 	mux.HandleFunc("GET /healthz/database", func(w http.ResponseWriter, _ *http.Request) {
 		if n, err := psql("SELECT count(*) FROM _migrations"); err != nil {
@@ -204,7 +205,7 @@ func fakeServer() int {
 		}
 	})
 	mux.HandleFunc("GET /client-config", func(w http.ResponseWriter, _ *http.Request) {
-		ok(w, map[string]any{"data": map[string]any{"clientConfig": map[string]string{"appVersion": appVersion}}})
+		ok(w, map[string]any{"appVersion": appVersion, "isMultiWorkspaceEnabled": false}) // REST client-config, v0.55+
 	})
 	mux.HandleFunc("POST /graphql", func(w http.ResponseWriter, _ *http.Request) {
 		ok(w, map[string]any{"data": map[string]string{"__typename": "Query"}})

@@ -26,7 +26,7 @@ import (
 type release struct {
 	tag     string            // v1.22.0 or twenty/v1.23.0
 	base    string            // tag to branch from ("" = the previous release)
-	version string            // content of VERSION
+	version string            // the server package's version, with v
 	files   map[string]string // added on top of base
 }
 
@@ -35,28 +35,38 @@ type release struct {
 // that does not build.
 var releases = []release{
 	{tag: "v1.22.0", version: "v1.22.0", files: map[string]string{
-		".gitignore": "node_modules/\npackages/twenty-server/dist/\npackages/twenty-server/.env\n",
-		"migrations/001-init.sql": `CREATE TABLE person (id int PRIMARY KEY, name text NOT NULL);
+		".gitignore": "node_modules/\npackages/twenty-server/dist/\npackages/twenty-front/build/\npackages/twenty-server/.env\n",
+		serverDir + "/migrations/001-init.sql": `CREATE TABLE person (id int PRIMARY KEY, name text NOT NULL);
 INSERT INTO person SELECT i, 'person ' || i FROM generate_series(1, 200) i;
 CREATE TABLE note (id serial PRIMARY KEY, person_id int REFERENCES person, body text);
 INSERT INTO note (person_id, body) SELECT i, repeat('n', i) FROM generate_series(1, 200) i;`}},
 	{tag: "twenty/v1.23.0", version: "v1.23.0", files: map[string]string{
-		"migrations/002-email.sql": `ALTER TABLE person ADD COLUMN email text;
+		serverDir + "/migrations/002-email.sql": `ALTER TABLE person ADD COLUMN email text;
 UPDATE person SET email = 'p' || id || '@example.com';
 CREATE INDEX person_email ON person (email);`}},
 	{tag: "v1.24.0", version: "v1.24.0", files: map[string]string{
-		"migrations/003-split-name.sql": `ALTER TABLE person ADD COLUMN first_name text;
+		serverDir + "/migrations/003-split-name.sql": `ALTER TABLE person ADD COLUMN first_name text;
 UPDATE person SET first_name = split_part(name, ' ', 1);
 DELETE FROM note WHERE id % 2 = 0;
 ALTER TABLE person DROP COLUMN name;
 INSERT INTO person_archive SELECT * FROM person; -- no such table: the migration stops half-applied`}},
 	{tag: "twenty/v1.25.0", base: "twenty/v1.23.0", version: "v1.24.9", files: map[string]string{
-		"migrations/004-tags.sql": `CREATE TABLE tag (id int PRIMARY KEY, label text);
+		serverDir + "/migrations/004-tags.sql": `CREATE TABLE tag (id int PRIMARY KEY, label text);
 INSERT INTO tag SELECT i, 'tag ' || i FROM generate_series(1, 50) i;
 UPDATE person SET email = upper(email);`}},
 	{tag: "v1.26.0", base: "twenty/v1.23.0", version: "v1.26.0", files: map[string]string{
 		"BUILD_FAILS": "src/engine/core.ts(12,5): error TS2322: Type 'string' is not assignable to type 'number'."}},
 }
+
+// The package.json files have the shape of Twenty's (docs/twenty.md,
+// "Source mode"): the root defines workspaces and little else; the server
+// package has the scripts the guide runs.
+const (
+	rootPackage   = `{"name": "twenty", "private": true, "workspaces": ["packages/*"], "scripts": {"start": "npx nx start twenty-server"}}`
+	serverPackage = `{"name": "twenty-server", "version": %q, "scripts": {
+  "database:migrate:prod": "npx -y typeorm migration:run -d dist/src/database/typeorm/core/core.datasource",
+  "command:prod": "node dist/src/command/command"}}`
+)
 
 // fixture is a seed-guide install of v1.22.0, built, migrated and running,
 // with an engine configured for it.
@@ -104,7 +114,7 @@ func (f *fixture) environment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"yarn", "docker"} {
+	for _, name := range []string{"yarn", "npx", "docker"} {
 		if err := os.Symlink(self, filepath.Join(bin, name)); err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +156,9 @@ func (f *fixture) makeRepos(t *testing.T) {
 		if base != "" {
 			mustRun(t, work, "git", "-c", "advice.detachedHead=false", "checkout", "-q", "refs/tags/"+base)
 		}
-		r.files["VERSION"] = r.version
+		r.files["package.json"] = rootPackage
+		r.files[serverDir+"/package.json"] = fmt.Sprintf(serverPackage, strings.TrimPrefix(r.version, "v"))
+		r.files["packages/twenty-front/package.json"] = `{"name": "twenty-front", "private": true, "scripts": {"build": "npx vite build"}}`
 		for name, body := range r.files {
 			if err := writeFile(filepath.Join(work, name), body); err != nil {
 				t.Fatal(err)
@@ -172,9 +184,10 @@ func (f *fixture) install(t *testing.T) {
 	if err := writeFile(filepath.Join(f.dir, "packages", "twenty-server", ".env"), "PG_DATABASE_URL="+f.pg.URL("default")); err != nil {
 		t.Fatal(err)
 	}
-	for _, argv := range [][]string{{"yarn", "install"}, {"yarn", "build"}, {"yarn", "database:migrate:prod"}, {"docker", "compose", "up", "-d", "--build"}} {
-		mustRun(t, f.dir, argv...)
-	}
+	mustRun(t, f.dir, "yarn", "install")
+	mustRun(t, f.dir, "npx", "nx", "build", "twenty-server")
+	mustRun(t, filepath.Join(f.dir, serverDir), "yarn", "database:migrate:prod")
+	mustRun(t, f.dir, "docker", "compose", "up", "-d", "--build")
 	t.Cleanup(func() { _, _ = run(f.dir, "docker", "compose", "stop") }) // before the database stops
 	for deadline := time.Now().Add(10 * time.Second); f.appVersion() == ""; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -257,15 +270,11 @@ func (f *fixture) appVersion() string {
 		return ""
 	}
 	defer resp.Body.Close()
-	var doc struct {
-		Data struct {
-			ClientConfig struct{ AppVersion string } `json:"clientConfig"`
-		} `json:"data"`
-	}
+	var doc struct{ AppVersion string }
 	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
 		return ""
 	}
-	return doc.Data.ClientConfig.AppVersion
+	return doc.AppVersion
 }
 
 // built is the version in the build output.

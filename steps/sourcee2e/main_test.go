@@ -37,6 +37,8 @@ func TestMain(m *testing.M) {
 	switch filepath.Base(os.Args[0]) {
 	case "yarn":
 		code = fakeYarn(os.Args[1:])
+	case "npx":
+		code = fakeNpx(os.Args[1:])
 	case "docker":
 		code = fakeDocker(os.Args[1:])
 	case serverName:

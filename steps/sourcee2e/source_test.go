@@ -68,7 +68,9 @@ func upgradeOK(t *testing.T, f *fixture) {
 	}
 	calls := f.calls()
 	for _, w := range []string{"docker compose --project-name twenty --project-directory " + f.dir, "stop server worker",
-		"yarn clean", "yarn database:migrate:prod", "yarn command:prod cache:flush", "up -d --build", "exec -T -e NO_COLOR=1 server yarn command:prod upgrade:status"} {
+		"yarn install   [in .]", "npx nx build twenty-server   [in .]", "npx nx build twenty-front   [in .]",
+		"yarn database:migrate:prod   [in packages/twenty-server]", "yarn command:prod upgrade   [in packages/twenty-server]",
+		"yarn command:prod cache:flush   [in packages/twenty-server]", "up -d --build", "exec -T -e NO_COLOR=1 server yarn command:prod upgrade:status"} {
 		if !strings.Contains(calls, w) {
 			t.Errorf("never ran %q:\n%s", w, calls)
 		}
@@ -161,7 +163,7 @@ func TestSourceBrokenRelease(t *testing.T) {
 // before anything stops or changes.
 func TestSourceDirtyWorktree(t *testing.T) {
 	f := newFixture(t)
-	if err := os.WriteFile(filepath.Join(f.dir, "migrations", "001-init.sql"), []byte("-- patched locally\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(f.dir, serverDir, "migrations", "001-init.sql"), []byte("-- patched locally\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	pid, before := serverPID(), f.tableSums(t)
