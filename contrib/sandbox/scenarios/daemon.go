@@ -35,6 +35,12 @@ func StartDaemon(bin string, setup *Setup, notifySocket string, log io.Writer, e
 	if notifySocket != "" {
 		cmd.Env = append(cmd.Env, "NOTIFY_SOCKET="+notifySocket)
 	}
+	return StartDaemonCmd(cmd, setup, log)
+}
+
+// StartDaemonCmd starts a prepared `run` command (a Box's), its output
+// appended to log.
+func StartDaemonCmd(cmd *exec.Cmd, setup *Setup, log io.Writer) (*Daemon, error) {
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start daemon: %w", err)

@@ -47,6 +47,7 @@ type scenario struct {
 	n   *Notify
 	d   *Daemon
 	log *os.File
+	box *Box // run under the unit's sandbox when set
 }
 
 func begin(t *testing.T, s *sandbox.Stack, o ConfigOptions) *scenario {
@@ -59,11 +60,27 @@ func begin(t *testing.T, s *sandbox.Stack, o ConfigOptions) *scenario {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newScenario(t, s, su, n, nil)
+}
+
+// beginBox is begin for a daemon run under its unit's sandbox.
+func beginBox(t *testing.T, s *sandbox.Stack, box *Box) *scenario {
+	t.Helper()
+	host, _ := box.NotifySocket()
+	n, err := ListenNotifyAt(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newScenario(t, s, box.Setup, n, box)
+}
+
+func newScenario(t *testing.T, s *sandbox.Stack, su *Setup, n *Notify, box *Box) *scenario {
+	t.Helper()
 	log, err := os.Create(filepath.Join(su.Root, "daemon.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := &scenario{t: t, s: s, su: su, n: n, log: log}
+	sc := &scenario{t: t, s: s, su: su, n: n, log: log, box: box}
 	t.Cleanup(func() {
 		if sc.d != nil {
 			select {
@@ -88,7 +105,14 @@ func begin(t *testing.T, s *sandbox.Stack, o ConfigOptions) *scenario {
 func (sc *scenario) start(env ...string) {
 	sc.t.Helper()
 	fmt.Fprintf(sc.log, "----- daemon start %s %q\n", time.Now().Format(time.RFC3339), env)
-	d, err := StartDaemon(bin, sc.su, sc.n.Path, sc.log, env...)
+	var d *Daemon
+	var err error
+	if sc.box != nil {
+		_, inside := sc.box.NotifySocket()
+		d, err = StartDaemonCmd(sc.box.Command(append(env, "NOTIFY_SOCKET="+inside), "run"), sc.su, sc.log)
+	} else {
+		d, err = StartDaemon(bin, sc.su, sc.n.Path, sc.log, env...)
+	}
 	if err != nil {
 		sc.t.Fatal(err)
 	}

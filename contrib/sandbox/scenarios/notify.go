@@ -38,10 +38,21 @@ func ListenNotify() (*Notify, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Notify{Path: filepath.Join(dir, "notify.sock"), dir: dir, done: make(chan struct{})}
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: n.Path, Net: "unixgram"})
+	n, err := ListenNotifyAt(filepath.Join(dir, "notify.sock"))
 	if err != nil {
 		os.RemoveAll(dir)
+		return nil, err
+	}
+	n.dir = dir
+	return n, nil
+}
+
+// ListenNotifyAt opens the socket at path (Close removes it): for a daemon
+// that sees the folder under another name, as in a Box.
+func ListenNotifyAt(path string) (*Notify, error) {
+	n := &Notify{Path: path, done: make(chan struct{})}
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: n.Path, Net: "unixgram"})
+	if err != nil {
 		return nil, fmt.Errorf("listen on notify socket: %w", err)
 	}
 	n.conn = conn
@@ -119,6 +130,9 @@ func (n *Notify) Reset() {
 func (n *Notify) Close() error {
 	err := n.conn.Close()
 	<-n.done
+	if n.dir == "" {
+		return errors.Join(err, os.Remove(n.Path))
+	}
 	return errors.Join(err, os.RemoveAll(n.dir))
 }
 

@@ -49,9 +49,7 @@ func NewSetup(s *sandbox.Stack, root string, o ConfigOptions) (*Setup, error) {
 	su := &Setup{Root: root, StateDir: filepath.Join(root, "state"), BackupDir: filepath.Join(root, "backups"),
 		Config: filepath.Join(root, "config.toml"), TokenFile: filepath.Join(root, "api-token"),
 		Listen: "127.0.0.1:" + strconv.Itoa(port)}
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	su.Token = hex.EncodeToString(b)
+	su.Token = randomToken()
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, err
 	}
@@ -84,6 +82,12 @@ func (su *Setup) render(s *sandbox.Stack, o ConfigOptions) string {
 	cfg = strings.Replace(cfg, "[health]\n", fmt.Sprintf("[health]\ntimeout = \"90s\"\nstable_for = %q\ninterval = \"1s\"\n", or(o.StableFor, "3s")), 1)
 	cfg = strings.Replace(cfg, "[daemon]\n", fmt.Sprintf("[daemon]\napi_token_file = %q\nstop_grace = \"20s\"\n", su.TokenFile), 1)
 	return cfg
+}
+
+func randomToken() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // BuildBinary builds cmd/twenty-upgraded into dir and returns its path.
