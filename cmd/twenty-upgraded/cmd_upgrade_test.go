@@ -118,6 +118,8 @@ func fakeTool(name string, args []string) int {
 		out = "postgres (PostgreSQL) 16.4"
 	case strings.Contains(s, "pg_database_size"):
 		out = "1000"
+	case strings.Contains(s, "pg_signal_backend"): // the restore's privilege check: a superuser
+		out = "postgres\tt\tt\tf\tt\t"
 	case strings.Contains(s, "current_setting('server_version')"):
 		out = "16.4\t160004"
 	case strings.Contains(s, "select datname"):

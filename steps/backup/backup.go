@@ -78,6 +78,7 @@ type Manager struct {
 	now      func() time.Time
 	progress func(Progress)
 	jobs     int           // pg_restore -j
+	helper   string        // this program, copied into the files volume's one-off container
 	pending  pendingHashes // one Create at a time (callers hold the state lock)
 	reportMu sync.Mutex
 
@@ -92,7 +93,17 @@ func New(cfg config.Config, r proc.Runner, logger *slog.Logger) *Manager {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	jobs := min(max(runtime.NumCPU(), 1), 8)
-	return &Manager{cfg: cfg, r: r, log: logger.With("unit", "backup"), now: time.Now, jobs: jobs, freeSpace: freeSpace}
+	helper, _ := os.Executable() // "" (reported when needed) if the kernel cannot say
+	return &Manager{cfg: cfg, r: r, log: logger.With("unit", "backup"), now: time.Now, jobs: jobs, helper: helper, freeSpace: freeSpace}
+}
+
+// WithFilesHelper sets the program the restore copies into the files
+// volume's one-off container (FilesHelperName): a static build of
+// twenty-upgraded. The default is this program itself, which is right for
+// the daemon and the CLI; a test binary, dynamically linked, is not.
+func (m *Manager) WithFilesHelper(path string) *Manager {
+	m.helper = path
+	return m
 }
 
 // OnProgress sets a function called as bytes move (from the calling

@@ -84,6 +84,18 @@ compose)
   *) echo "fake docker: compose $cmd" >&2; exit 9;;
   esac;;
 volume) echo %[5]q;;
+image) [ -z "$FAKE_NO_IMAGES" ] || { echo "Error: No such image: $5" >&2; exit 1; }; echo sha256:fakeimage;;
+create) printf '%%s\n' "$@" > "$ROOT/files-container.args"; echo fakefilescontainer;;
+start)
+  # the one-off files container: the helper copied in by cp, run on the
+  # folder that stands for the volume (its last two arguments: ACTION /volume)
+  mapfile -t cargs < "$ROOT/files-container.args"
+  n=${#cargs[@]}
+  if [ "${cargs[$((n-2))]}" = "$FAKE_FILES_FAIL" ]; then
+    echo "twenty-upgraded-files: open /volume/.twenty-upgraded-probe-1: read-only file system" >&2; exit 1
+  fi
+  exec -a twenty-upgraded-files "$ROOT/twenty-upgraded-files" "${cargs[$((n-2))]}" %[5]q;;
+rm) [ -f "$ROOT/files-container.args" ] || { echo "Error: No such container: $3" >&2; exit 1; }; rm -f "$ROOT/files-container.args";;
 cp) cp "$2" "$ROOT${3#*:}";;
 *) echo "fake docker: $1" >&2; exit 9;;
 esac
@@ -114,10 +126,23 @@ func TestRoundTripCompose(t *testing.T) {
 		"cp " + set.Dir + "/db-default.dump fakedbcontainer:/tmp/twenty-upgraded-restore-db-default.dump",
 		"exec -T -e PGOPTIONS=-c maintenance_work_mem=128MB -c synchronous_commit=off db pg_restore -U postgres -d postgres --create --jobs=2 /tmp/twenty-upgraded-restore-db-default.dump",
 		"exec -T db rm -f /tmp/twenty-upgraded-restore-db-default.dump",
+		// The files go back through a one-off container of the set's image,
+		// never through the volume's host folder.
+		"image inspect --format {{.Id}} sha256:abc",
+		"create --rm --interactive --name twenty-upgraded-files-twenty --label twenty-upgraded.files=twenty --pull never --network none --user 0:0 --log-driver none --security-opt no-new-privileges --cap-drop ALL --cap-add CHOWN --cap-add DAC_OVERRIDE --cap-add FOWNER --cap-add FSETID --mount type=volume,src=twenty_server-local-data,dst=/volume,volume-nocopy --entrypoint /twenty-upgraded-files sha256:fakeimage probe /volume",
+		"--entrypoint /twenty-upgraded-files sha256:fakeimage restore /volume",
+		"cp " + os.Args[0] + " fakefilescontainer:/twenty-upgraded-files",
+		"start --attach --interactive fakefilescontainer",
 	} {
 		if !strings.Contains(calls, want) {
 			t.Errorf("no call %q in:\n%s", want, calls)
 		}
+	}
+	// Every target is proved writable before the restore changes anything.
+	probe, drop := strings.Index(calls, "probe /volume"), strings.Index(calls, `drop database if exists "default"`)
+	privileges := strings.Index(calls, "pg_signal_backend")
+	if probe < 0 || privileges < 0 || drop < 0 || probe > drop || privileges > drop {
+		t.Errorf("the probes (files at %d, privileges at %d) do not come before the first drop (at %d)", probe, privileges, drop)
 	}
 	for _, l := range strings.Split(calls, "\n") {
 		if strings.Contains(l, " -t ") || strings.Contains(l, " -it ") {

@@ -18,6 +18,16 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
+// TestMain lets the test binary act as the files helper, as the real one
+// does inside the restore's one-off container (the fake docker runs it
+// under that name).
+func TestMain(m *testing.M) {
+	if filepath.Base(os.Args[0]) == FilesHelperName {
+		os.Exit(FilesMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
 // fixture is a Twenty-like install: a seeded cluster, a files folder, a
 // .env, and a config pointing at them.
 type fixture struct {

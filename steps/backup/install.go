@@ -51,14 +51,21 @@ func (m *Manager) twentyDatabase(in *install.Install) string {
 // s3Note is what a set of an install with STORAGE_TYPE=s3 says of its files.
 const s3Note = "uploaded files are in S3 (STORAGE_TYPE=s3): not in this backup"
 
-// filesRoot resolves backup.files to a host folder. ok is false when there
-// is nothing to back up: "none", files in S3 (STORAGE_TYPE=s3, said in the
-// manifest), or the default location does not exist. An explicitly
-// configured location that is missing is an error.
+// filesRoot resolves backup.files to a host folder (for a volume, its
+// mountpoint, which the backup reads).
 func (m *Manager) filesRoot(ctx context.Context, in *install.Install) (root, label string, ok bool, err error) {
+	loc, ok, err := m.filesLocation(ctx, in)
+	return loc.Dir, loc.Label, ok, err
+}
+
+// filesLocation resolves backup.files. ok is false when there is nothing
+// to back up: "none", files in S3 (STORAGE_TYPE=s3, said in the manifest),
+// or the default location does not exist. An explicitly configured
+// location that is missing is an error.
+func (m *Manager) filesLocation(ctx context.Context, in *install.Install) (filesLoc, bool, error) {
 	name := m.cfg.Backup.Files
 	if name == "none" || (name == "" && in.Spec.S3()) {
-		return "", "", false, nil
+		return filesLoc{}, false, nil
 	}
 	explicit := name != ""
 	if in.Mode == install.ModeSource || filepath.IsAbs(name) {
@@ -67,32 +74,32 @@ func (m *Manager) filesRoot(ctx context.Context, in *install.Install) (root, lab
 		}
 		if _, err := os.Stat(name); errors.Is(err, fs.ErrNotExist) && !explicit {
 			m.log.Warn("no uploaded-files folder; files not backed up", "path", name)
-			return "", "", false, nil
+			return filesLoc{}, false, nil
 		} else if err != nil {
-			return "", "", false, fmt.Errorf("backup.files %s: %w", name, err)
+			return filesLoc{}, false, fmt.Errorf("backup.files %s: %w", name, err)
 		}
-		return name, name, true, nil
+		return filesLoc{Dir: name, Label: name}, true, nil
 	}
 	if name == "" {
 		name = in.Spec.FilesVolume
 	}
 	if name == "" {
 		m.log.Warn("the server mounts no uploaded-files volume; files not backed up")
-		return "", "", false, nil
+		return filesLoc{}, false, nil
 	}
 	res, err := m.r.Run(ctx, in.VolumeMountpoint(name))
 	if err != nil {
 		if !explicit {
 			m.log.Warn("no uploaded-files volume; files not backed up", "volume", name, "err", err)
-			return "", "", false, nil
+			return filesLoc{}, false, nil
 		}
-		return "", "", false, fmt.Errorf("backup.files volume %s: %w (set backup.files to the volume name, or \"none\" when files are on S3)", name, err)
+		return filesLoc{}, false, fmt.Errorf("backup.files volume %s: %w (set backup.files to the volume name, or \"none\" when files are on S3)", name, err)
 	}
-	root = strings.TrimSpace(string(res.Stdout))
+	root := strings.TrimSpace(string(res.Stdout))
 	if root == "" || !filepath.IsAbs(root) {
-		return "", "", false, fmt.Errorf("volume %s has no host mountpoint (%q); set backup.files to a path", name, root)
+		return filesLoc{}, false, fmt.Errorf("volume %s has no host mountpoint (%q); set backup.files to a path", name, root)
 	}
-	return root, name, true, nil
+	return filesLoc{Dir: root, Volume: name, Label: name}, true, nil
 }
 
 // Writers returns the writer services (server, worker) that run now.

@@ -41,6 +41,16 @@ func (m *Manager) Restore(ctx context.Context, id string, opts RestoreOptions) e
 			return err
 		}
 	}
+	var files filesTarget
+	if opts.Files {
+		files, err = m.restoreTarget(ctx, in, set)
+	}
+	if err == nil {
+		err = m.checkRestore(ctx, in, p, set, opts, files)
+	}
+	if err != nil {
+		return fmt.Errorf("refusing to restore %s (nothing was changed): %w", id, err)
+	}
 	if opts.StopWriters {
 		if err := m.stopWriters(ctx, in); err != nil {
 			return err
@@ -55,7 +65,7 @@ func (m *Manager) Restore(ctx context.Context, id string, opts RestoreOptions) e
 		}
 	}
 	if opts.Files {
-		if err := m.restoreFiles(ctx, in, set); err != nil {
+		if err := m.restoreFiles(ctx, in, set, files); err != nil {
 			return fmt.Errorf("restore %s: %w", id, err)
 		}
 	}
@@ -194,26 +204,60 @@ func (m *Manager) copyIntoDB(ctx context.Context, in *install.Install, path stri
 	return inside, cleanup, nil
 }
 
-func (m *Manager) restoreFiles(ctx context.Context, in *install.Install, set Set) error {
+// filesTarget is where a restore puts the uploaded files back (ok false:
+// the set has none), and for a volume the local image whose one-off
+// container writes it.
+type filesTarget struct {
+	ok    bool
+	loc   filesLoc
+	image string
+}
+
+func (m *Manager) restoreTarget(ctx context.Context, in *install.Install, set Set) (filesTarget, error) {
 	if _, ok := set.Manifest.File("files.tar"); !ok {
+		return filesTarget{}, nil
+	}
+	loc, ok, err := m.filesLocation(ctx, in)
+	if err != nil {
+		return filesTarget{}, err
+	}
+	if !ok {
+		return filesTarget{}, fmt.Errorf("the set holds uploaded files from %s but backup.files resolves to nothing here; set backup.files", set.Manifest.FilesSource)
+	}
+	t := filesTarget{ok: true, loc: loc}
+	if loc.Volume != "" {
+		if t.image, err = m.helperImage(ctx, in, set.Manifest); err != nil {
+			return filesTarget{}, fmt.Errorf("uploaded files (volume %s): %w", loc.Volume, err)
+		}
+	}
+	return t, nil
+}
+
+// restoreFiles makes the files folder or volume exactly the set's archive.
+// A volume is written by the files helper in a one-off container: Docker's
+// storage is never written from here.
+func (m *Manager) restoreFiles(ctx context.Context, in *install.Install, set Set, t filesTarget) error {
+	if !t.ok {
 		m.log.Info("the set has no uploaded files; files left as they are", "id", set.ID)
 		return nil
 	}
-	root, _, ok, err := m.filesRoot(ctx, in)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("the set holds uploaded files from %s but backup.files resolves to nothing here; set backup.files", set.Manifest.FilesSource)
-	}
-	m.log.Info("restoring uploaded files", "to", root)
 	f, err := os.Open(filepath.Join(set.Dir, "files.tar"))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	cr := &countReader{r: f, step: "restore files", report: m.report}
-	if err := restoreTree(root, cr); err != nil {
+	if t.loc.Volume == "" {
+		m.log.Info("restoring uploaded files", "to", t.loc.Dir)
+		err = restoreTree(t.loc.Dir, cr)
+	} else {
+		m.log.Info("restoring uploaded files through a one-off container", "volume", t.loc.Volume, "image", t.image)
+		err = m.runHelper(ctx, in, t.image, t.loc.Volume, cr, m.cfg.Timeouts.Restore, "restore", volumePath)
+		if err != nil {
+			err = fmt.Errorf("restore the uploaded files into volume %s: %w", t.loc.Volume, err)
+		}
+	}
+	if err != nil {
 		return err
 	}
 	m.report(Progress{Step: cr.step, Bytes: cr.n, Done: true})

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/contrib/sandbox"
+	"github.com/twenty-upgraded/twenty-upgraded/contrib/sandbox/scenarios"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
@@ -66,8 +67,41 @@ func setupWith(t *testing.T, opts sandbox.Options) (*sandbox.Stack, *steps.Engin
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	r := proc.Exec{}
-	e := steps.New(cfg, steps.Deps{Runner: r, Store: st, Backups: backup.New(cfg, r, log), Logger: log})
+	m := backup.New(cfg, r, log).WithFilesHelper(filesHelper(t))
+	e := steps.New(cfg, steps.Deps{Runner: r, Store: st, Backups: m, Logger: log})
 	return s, e, st
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if helperOnce.bin != "" {
+		os.RemoveAll(filepath.Dir(helperOnce.bin))
+	}
+	os.Exit(code)
+}
+
+var helperOnce struct {
+	sync.Once
+	bin string
+	err error
+}
+
+// filesHelper is a static build of twenty-upgraded, built once: the restore
+// runs it in a one-off container to write the files volume, where this
+// dynamically linked test binary would not start.
+func filesHelper(t *testing.T) string {
+	t.Helper()
+	helperOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "twenty-upgraded-e2e-")
+		if err == nil {
+			helperOnce.bin, err = scenarios.BuildBinary(context.Background(), dir)
+		}
+		helperOnce.err = err
+	})
+	if helperOnce.err != nil {
+		t.Fatal(helperOnce.err)
+	}
+	return helperOnce.bin
 }
 
 type testWriter struct{ t *testing.T }

@@ -109,3 +109,44 @@ func (i *Install) CopyInto(path, containerID, inside string) proc.Cmd {
 func (i *Install) Fetch(argv []string) proc.Cmd {
 	return proc.Cmd{Argv: argv, Dir: i.Dir, Timeout: i.timeouts.Pull}
 }
+
+// The one-off container the backup uses to write the uploaded-files volume
+// (backup.FilesHelperName): created stopped, the helper copied in with
+// `docker cp` (which reads the file on the CLI's side, so it works from a
+// systemd unit's private mount namespace, with rootless Docker or a remote
+// engine alike), then started attached, its stdin the archive. It has no
+// network, only the capabilities a restore of owners and modes needs, and
+// the volume mounted without copying the image's content into it. The name
+// is fixed per project so a leftover of a crash is removed before the next.
+
+// FilesContainerName is the one-off container's name for this install.
+func (i *Install) FilesContainerName() string {
+	return "twenty-upgraded-files-" + or(i.Project, "default")
+}
+
+// CreateFilesContainer creates it from image (an image ID or a local
+// reference: never pulled) with volume at mount, to run entrypoint args.
+func (i *Install) CreateFilesContainer(image, volume, mount, entrypoint string, args ...string) proc.Cmd {
+	argv := []string{"docker", "create", "--rm", "--interactive", "--name", i.FilesContainerName(),
+		"--label", "twenty-upgraded.files=" + or(i.Project, "default"), "--pull", "never", "--network", "none",
+		"--user", "0:0", "--log-driver", "none", "--security-opt", "no-new-privileges", "--cap-drop", "ALL",
+		"--cap-add", "CHOWN", "--cap-add", "DAC_OVERRIDE", "--cap-add", "FOWNER", "--cap-add", "FSETID",
+		"--mount", "type=volume,src=" + volume + ",dst=" + mount + ",volume-nocopy", "--entrypoint", entrypoint, image}
+	return proc.Cmd{Argv: append(argv, args...), Timeout: i.timeouts.Command}
+}
+
+// StartAttached starts a created container with stdin and output attached
+// and waits for it; its exit status is the container's.
+func (i *Install) StartAttached(id string, timeout time.Duration) proc.Cmd {
+	return proc.Cmd{Argv: []string{"docker", "start", "--attach", "--interactive", id}, Timeout: or0(timeout, i.timeouts.Restore)}
+}
+
+// RemoveContainer removes a container, running or not.
+func (i *Install) RemoveContainer(id string) proc.Cmd {
+	return proc.Cmd{Argv: []string{"docker", "rm", "--force", id}, Timeout: i.timeouts.Command}
+}
+
+// ImageID is the ID of a local image (fails when it is not local).
+func (i *Install) ImageID(ref string) proc.Cmd {
+	return proc.Cmd{Argv: []string{"docker", "image", "inspect", "--format", "{{.Id}}", ref}, Timeout: time.Minute}
+}
