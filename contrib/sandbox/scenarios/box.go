@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/twenty-upgraded/twenty-upgraded/contrib/sandbox"
+	"github.com/twenty-upgraded/twenty-upgraded/contrib/sandbox/unitbox"
 )
 
 // The packaged layout: what the unit and the config's defaults name.
@@ -34,12 +35,16 @@ const (
 // the install at /opt/twenty, state, cache and backups in /var, the config
 // in /etc/twenty-upgraded. Mount points missing on the host are created
 // (empty, as systemd and the package would) and removed again by Close.
+// One box at a time per machine (an flock in the tools folder): removing a
+// mount point detaches another namespace's mount on it, so two test
+// processes sharing /opt/twenty would break each other.
 type Box struct {
 	Unitbox string // the unitbox binary
 	Unit    string // the unit file it follows
 	Setup   *Setup // host paths (StateDir, BackupDir) for the test to read
 	binds   [][2]string
 	created []string
+	lock    *os.File
 }
 
 // BuildUnitbox builds contrib/sandbox/cmd/unitbox into dir.
@@ -92,7 +97,25 @@ func NewBox(s *sandbox.Stack, root, bin, unitboxBin string, o ConfigOptions) (*B
 		return nil, err
 	}
 	b.Setup = su
+	if b.lock, err = lockLayout(); err != nil {
+		return nil, err
+	}
 	return b, b.mountPoints()
+}
+
+func lockLayout() (*os.File, error) {
+	if err := os.MkdirAll(sandbox.ToolsDir(), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(sandbox.ToolsDir(), "unitbox-layout.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock the packaged layout: %w", err)
+	}
+	return f, nil
 }
 
 func (b *Box) writeConfig(s *sandbox.Stack, root string, o ConfigOptions) (*Setup, error) {
@@ -164,7 +187,25 @@ func (b *Box) Close() error {
 		}
 	}
 	b.created = nil
+	if b.lock != nil {
+		errs = append(errs, b.lock.Close()) // closing releases the flock
+		b.lock = nil
+	}
 	return errors.Join(errs...)
+}
+
+// Sandbox is the unit's sandbox as the box applies it.
+func (b *Box) Sandbox() (unitbox.Sandbox, error) {
+	f, err := os.Open(b.Unit)
+	if err != nil {
+		return unitbox.Sandbox{}, err
+	}
+	defer f.Close()
+	u, err := unitbox.Parse(f, b.Unit)
+	if err != nil {
+		return unitbox.Sandbox{}, err
+	}
+	return u.Sandbox()
 }
 
 // NotifySocket is the notify socket's path on the host and in the box.

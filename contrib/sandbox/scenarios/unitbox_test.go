@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/contrib/sandbox"
+	"github.com/twenty-upgraded/twenty-upgraded/contrib/sandbox/unitbox"
 	"github.com/twenty-upgraded/twenty-upgraded/daemon"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 )
@@ -57,12 +59,21 @@ func TestDaemonUnderItsUnit(t *testing.T) {
 }
 
 // boxInPlace: inside the box, Docker's storage and the system are
-// read-only, and the packaged folders are writable.
+// read-only, the packaged folders writable, /root empty, and the bounding
+// set the unit's CapabilityBoundingSet.
 func boxInPlace(t *testing.T, box *Box, volume string) {
 	probe := "touch " + volume + "/unitbox-probe 2>&1; touch /usr/unitbox-probe 2>&1; " +
 		"touch " + BoxInstall + "/.unitbox-probe && rm " + BoxInstall + "/.unitbox-probe && echo install-writable; " +
 		"touch " + BoxBackups + "/.unitbox-probe && rm " + BoxBackups + "/.unitbox-probe && echo backups-writable; " +
-		"ls /root 2>&1 | wc -l; grep CapBnd /proc/self/status"
+		"echo root-entries=$(ls -A /root | wc -l); grep CapBnd /proc/self/status"
+	sb, err := box.Sandbox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mask, err := unitbox.CapabilityMask(sb.Capabilities)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := box.Program(nil, "/bin/sh", "-c", probe)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -70,7 +81,7 @@ func boxInPlace(t *testing.T, box *Box, volume string) {
 	}
 	got := string(out)
 	for _, want := range []string{volume + "/unitbox-probe': Read-only file system", "/usr/unitbox-probe': Read-only file system",
-		"install-writable", "backups-writable", "CapBnd:\t000000000000001f"} {
+		"install-writable", "backups-writable", "root-entries=0", fmt.Sprintf("CapBnd:\t%016x", mask)} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the box does not show %q:\n%s", want, got)
 		}

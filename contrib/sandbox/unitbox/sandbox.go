@@ -309,3 +309,20 @@ var capNumbers = map[string]int{
 	"CAP_MAC_ADMIN": 33, "CAP_SYSLOG": 34, "CAP_WAKE_ALARM": 35, "CAP_BLOCK_SUSPEND": 36,
 	"CAP_AUDIT_READ": 37, "CAP_PERFMON": 38, "CAP_BPF": 39, "CAP_CHECKPOINT_RESTORE": 40,
 }
+
+// CapabilityMask is the bit mask of the named capabilities, as
+// /proc/PID/status prints CapBnd (all bits for nil: every capability).
+func CapabilityMask(names []string) (uint64, error) {
+	if names == nil {
+		return ^uint64(0), nil
+	}
+	var m uint64
+	for _, n := range names {
+		c, ok := capNumbers[n]
+		if !ok {
+			return 0, fmt.Errorf("unknown capability %q", n)
+		}
+		m |= 1 << c
+	}
+	return m, nil
+}

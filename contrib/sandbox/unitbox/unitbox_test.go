@@ -159,6 +159,9 @@ SystemCallFilter=@system-service
 	if !slices.Equal(sb.Capabilities, []string{"CAP_CHOWN", "CAP_FOWNER", "CAP_KILL"}) {
 		t.Errorf("capabilities %q", sb.Capabilities)
 	}
+	if m, err := CapabilityMask(sb.Capabilities); m != 0x29 || err != nil {
+		t.Errorf("capability mask %#x %v, want 0x29", m, err)
+	}
 	if sb.UMask != 0o077 || !slices.Equal(sb.NotModelled, []string{"SystemCallFilter=@system-service"}) {
 		t.Errorf("umask %o, not modelled %q", sb.UMask, sb.NotModelled)
 	}
