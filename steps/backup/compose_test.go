@@ -131,7 +131,7 @@ func TestRoundTripCompose(t *testing.T) {
 		"image inspect --format {{.Id}} sha256:abc",
 		"create --rm --interactive --name twenty-upgraded-files-twenty --label twenty-upgraded.files=twenty --pull never --network none --user 0:0 --log-driver none --security-opt no-new-privileges --cap-drop ALL --cap-add CHOWN --cap-add DAC_OVERRIDE --cap-add FOWNER --cap-add FSETID --mount type=volume,src=twenty_server-local-data,dst=/volume,volume-nocopy --entrypoint /twenty-upgraded-files sha256:fakeimage probe /volume",
 		"--entrypoint /twenty-upgraded-files sha256:fakeimage restore /volume",
-		"cp " + os.Args[0] + " fakefilescontainer:/twenty-upgraded-files",
+		"cp " + filesHelper(t) + " fakefilescontainer:/twenty-upgraded-files",
 		"start --attach --interactive fakefilescontainer",
 	} {
 		if !strings.Contains(calls, want) {

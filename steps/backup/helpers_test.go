@@ -2,6 +2,7 @@ package backup
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,14 +20,41 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
-// TestMain lets the test binary act as the files helper, as the real one
-// does inside the restore's one-off container (the fake docker runs it
-// under that name).
+// TestMain removes the files helper built for the tests.
 func TestMain(m *testing.M) {
-	if filepath.Base(os.Args[0]) == FilesHelperName {
-		os.Exit(FilesMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	code := m.Run()
+	if helperBuild.bin != "" {
+		os.RemoveAll(filepath.Dir(helperBuild.bin))
 	}
-	os.Exit(m.Run())
+	os.Exit(code)
+}
+
+var helperBuild struct {
+	sync.Once
+	bin string
+	err error
+}
+
+// filesHelper is twenty-upgraded built as it is packaged (static), once:
+// the fake docker runs it as the files helper of the one-off container, so
+// the tests go through main's argv[0] dispatch like the real restore.
+func filesHelper(t *testing.T) string {
+	t.Helper()
+	helperBuild.Do(func() {
+		dir, err := os.MkdirTemp("", "twenty-upgraded-helper-")
+		if err != nil {
+			helperBuild.err = err
+			return
+		}
+		bin := filepath.Join(dir, "twenty-upgraded")
+		_, err = proc.Exec{}.Run(context.Background(), proc.Cmd{Argv: []string{"go", "build", "-o", bin, "../../cmd/twenty-upgraded"},
+			Env: []string{"CGO_ENABLED=0"}, Timeout: 10 * time.Minute})
+		helperBuild.bin, helperBuild.err = bin, err
+	})
+	if helperBuild.err != nil {
+		t.Fatalf("build the files helper: %v", helperBuild.err)
+	}
+	return helperBuild.bin
 }
 
 // fixture is a Twenty-like install: a seeded cluster, a files folder, a
@@ -69,7 +98,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 func (f *fixture) manager(t *testing.T) *Manager {
-	m := New(f.cfg, proc.Exec{}, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	m := New(f.cfg, proc.Exec{}, slog.New(slog.NewTextHandler(testWriter{t}, nil))).WithFilesHelper(filesHelper(t))
 	m.jobs = 2
 	return m
 }

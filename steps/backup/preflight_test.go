@@ -134,3 +134,14 @@ func TestProbeDir(t *testing.T) {
 		t.Errorf("hint for a read-only folder: %q", hint)
 	}
 }
+
+// TestStaticHelper: the helper must need no dynamic loader, since the
+// image may have none; the packaged build passes, a dynamic program not.
+func TestStaticHelper(t *testing.T) {
+	if err := staticBinary(filesHelper(t)); err != nil {
+		t.Errorf("the CGO_ENABLED=0 build: %v", err)
+	}
+	if err := staticBinary("/bin/sh"); err == nil || !strings.Contains(err.Error(), "dynamically linked") || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
+		t.Errorf("/bin/sh (dynamically linked on Debian): %v", err)
+	}
+}

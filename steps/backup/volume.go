@@ -3,6 +3,7 @@ package backup
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -56,6 +57,9 @@ func (m *Manager) runHelper(ctx context.Context, in *install.Install, image, vol
 	if m.helper == "" {
 		return errors.New("the path of this program is unknown, so it cannot be copied into the container: run it by its full path")
 	}
+	if err := staticBinary(m.helper); err != nil {
+		return err
+	}
 	name := in.FilesContainerName()
 	_, _ = m.r.Run(ctx, in.RemoveContainer(name)) // a crashed run's leftover; none is the usual case
 	res, err := m.r.Run(ctx, in.CreateFilesContainer(image, volume, volumePath, helperPath, args...))
@@ -95,4 +99,21 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// staticBinary checks the helper needs no dynamic loader: the image the
+// one-off container runs may have none (FROM scratch) or another libc
+// (Twenty's is Alpine's musl).
+func staticBinary(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return fmt.Errorf("the files helper %s: %w", path, err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("%s is dynamically linked, so it cannot run inside another image to restore the files volume: use the packaged binary, or build it with CGO_ENABLED=0 (make build)", path)
+		}
+	}
+	return nil
 }
