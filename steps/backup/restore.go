@@ -15,9 +15,11 @@ import (
 )
 
 // Restore puts a set back. It verifies every checksum first and refuses a
-// corrupted set before touching anything. Every action is idempotent (drop
-// and recreate, clear and extract, atomic replace), so a restore interrupted
-// by a crash is finished by running it again.
+// corrupted set before touching anything; then it proves it can write
+// every target (checkRestore) and refuses, changing nothing, when one is
+// out of reach. Every action is idempotent (drop and recreate, clear and
+// extract, atomic replace), so a restore interrupted by a crash is
+// finished by running it again.
 func (m *Manager) Restore(ctx context.Context, id string, opts RestoreOptions) error {
 	if !opts.Env && !opts.Files && !opts.Database {
 		return errors.New("restore: nothing selected (database, files, env)")
@@ -31,23 +33,7 @@ func (m *Manager) Restore(ctx context.Context, id string, opts RestoreOptions) e
 	if err := checkFiles(set.Dir, set.Manifest); err != nil {
 		return fmt.Errorf("refusing to restore: %w", err)
 	}
-	in, err := m.install(ctx, opts.Install)
-	if err != nil {
-		return err
-	}
-	var p pg
-	if opts.Database {
-		if p, err = m.pgClient(in, m.cfg.Timeouts.Restore); err != nil {
-			return err
-		}
-	}
-	var files filesTarget
-	if opts.Files {
-		files, err = m.restoreTarget(ctx, in, set)
-	}
-	if err == nil {
-		err = m.checkRestore(ctx, in, p, set, opts, files)
-	}
+	in, p, files, err := m.prepareRestore(ctx, set, opts)
 	if err != nil {
 		return fmt.Errorf("refusing to restore %s (nothing was changed): %w", id, err)
 	}
@@ -202,6 +188,24 @@ func (m *Manager) copyIntoDB(ctx context.Context, in *install.Install, path stri
 		}
 	}
 	return inside, cleanup, nil
+}
+
+// prepareRestore reads the install, resolves every target and proves each
+// can be written.
+func (m *Manager) prepareRestore(ctx context.Context, set Set, opts RestoreOptions) (*install.Install, pg, filesTarget, error) {
+	var p pg
+	var files filesTarget
+	in, err := m.install(ctx, opts.Install)
+	if err == nil && opts.Database {
+		p, err = m.pgClient(in, m.cfg.Timeouts.Restore)
+	}
+	if err == nil && opts.Files {
+		files, err = m.restoreTarget(ctx, in, set)
+	}
+	if err == nil {
+		err = m.checkRestore(ctx, in, p, set, opts, files)
+	}
+	return in, p, files, err
 }
 
 // filesTarget is where a restore puts the uploaded files back (ok false:
