@@ -47,6 +47,11 @@ func setup(t *testing.T, from string, publish ...string) (*sandbox.Stack, *steps
 }
 
 func setupWith(t *testing.T, opts sandbox.Options) (*sandbox.Stack, *steps.Engine, *state.Store) {
+	return setupEdit(t, opts, nil)
+}
+
+// setupEdit is setupWith with a chance to change the config first.
+func setupEdit(t *testing.T, opts sandbox.Options, edit func(*config.Config)) (*sandbox.Stack, *steps.Engine, *state.Store) {
 	needE2E(t)
 	s := sandbox.Start(t, opts)
 	ctx := context.Background()
@@ -61,6 +66,10 @@ func setupWith(t *testing.T, opts sandbox.Options) (*sandbox.Stack, *steps.Engin
 	cfg.Daemon.StateDir = filepath.Join(root, "state")
 	cfg.Health.URL = s.BaseURL
 	cfg.Health.Timeout, cfg.Health.StableFor, cfg.Health.Interval = 45*time.Second, 3*time.Second, time.Second
+	cfg.Health.APIKeyFile = s.APIKeyFile // the workspace key SeedSentinels made
+	if edit != nil {
+		edit(&cfg)
+	}
 	st, err := state.Open(cfg.Daemon.StateDir)
 	if err != nil {
 		t.Fatal(err)
@@ -124,14 +133,10 @@ func healthyOn(t *testing.T, s *sandbox.Stack, want string) {
 	}
 }
 
+// TestHappyPath crosses the v1.23 floor: every check that exists on v1.23.0
+// runs, upgrade:status and the authenticated GraphQL check included.
 func TestHappyPath(t *testing.T) {
-	for _, flavour := range []string{sandbox.ComposeV2, sandbox.ComposeV1} {
-		t.Run("compose "+flavour, func(t *testing.T) { happyPath(t, flavour) })
-	}
-}
-
-func happyPath(t *testing.T, flavour string) {
-	s, e, st := setupWith(t, sandbox.Options{Compose: flavour, Tag: "v1.22.0", Publish: []string{"v1.22.0", "v1.23.0"}})
+	s, e, st := setup(t, "v1.22.4", "v1.23.0")
 	en, err := e.Upgrade(context.Background(), version.MustParse("v1.23.0"), steps.Options{Trigger: "cli"})
 	if err != nil {
 		t.Fatal(err)
@@ -155,6 +160,7 @@ func TestBrokenReleases(t *testing.T) {
 			}
 			t.Logf("rolled back in %.1fs, downtime %.1fs: %v", en.Seconds, en.Downtime, err)
 			healthyOn(t, s, "v2.0.2")
+			lastFlushByOld(t, s, "v2.0.2", tag)
 			if bad, _ := st.BadVersions(); bad[version.MustParse(tag)] == "" {
 				t.Errorf("%s not in bad-versions", tag)
 			}
@@ -167,12 +173,12 @@ func TestBrokenReleases(t *testing.T) {
 // data (or, past the health gate, the new one commits).
 func TestKill9(t *testing.T) {
 	for _, tc := range []struct{ inject, want string }{
-		{"hang:backup", "v1.22.0"},      // between stop and switch: start the old version again
-		{"hang_after:start", "v1.22.0"}, // after switch: roll back
+		{"hang:backup", "v1.22.4"},      // between stop and switch: start the old version again
+		{"hang_after:start", "v1.22.4"}, // after switch: roll back
 		{"hang:commit", "v1.23.0"},      // the gate passed: finish the commit
 	} {
 		t.Run(tc.inject, func(t *testing.T) {
-			s, e, st := setup(t, "v1.22.0", "v1.23.0")
+			s, e, st := setup(t, "v1.22.4", "v1.23.0")
 			bin := buildBinary(t)
 			ready := filepath.Join(t.TempDir(), "ready")
 			cmd := exec.Command(bin, "--config", writeConfig(t, s, st.Dir), "upgrade", "--to", "v1.23.0", "--yes")
@@ -243,7 +249,7 @@ func writeConfig(t *testing.T, s *sandbox.Stack, stateDir string) string {
 	p := filepath.Join(t.TempDir(), "config.toml")
 	body := "[install]\ndir = " + q(s.Dir) + "\nenv_file = " + q(s.EnvFile) + "\nproject = " + q(s.Project) +
 		"\ncompose_command = [" + strings.Join(argv, ", ") + "]\n[backup]\ndir = " + q(filepath.Join(filepath.Dir(stateDir), "backups")) +
-		"\n[health]\nurl = " + q(s.BaseURL) + "\ntimeout = \"45s\"\nstable_for = \"3s\"\ninterval = \"1s\"\n[daemon]\nstate_dir = " + q(stateDir) + "\n"
+		"\n[health]\nurl = " + q(s.BaseURL) + "\napi_key_file = " + q(s.APIKeyFile) + "\ntimeout = \"45s\"\nstable_for = \"3s\"\ninterval = \"1s\"\n[daemon]\nstate_dir = " + q(stateDir) + "\n"
 	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
