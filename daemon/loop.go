@@ -162,11 +162,14 @@ func (d *Daemon) untilNext(dec decision, interval time.Duration) time.Duration {
 	if dec.Target.IsZero() || dec.NextWindow.IsZero() {
 		return interval
 	}
+	// A window that fits now and still no upgrade: the reason is not the
+	// window (approval, a failed release, a failed rollback), so asking
+	// again sooner than check_interval would only poll the source.
 	until := dec.NextWindow.Sub(d.deps.Now())
-	if until < time.Second {
-		until = time.Second
+	if until <= 0 {
+		return interval
 	}
-	return min(interval, until)
+	return min(interval, max(until, time.Second))
 }
 
 // jittered adds up to timing.jitter × interval at random, so a fleet of

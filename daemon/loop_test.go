@@ -155,3 +155,36 @@ func TestBadReloadKeepsOldConfig(t *testing.T) {
 		t.Errorf("reload messages: %q", h.note.msgs)
 	}
 }
+
+// A release awaiting approval in an open window is not a reason to ask the
+// source again: the loop waits check_interval (an approval wakes it at once).
+// It used to shorten the wait to "the next window start", which in an open
+// window is now, and so polled the source every second.
+func TestAwaitingApprovalInOpenWindowDoesNotPoll(t *testing.T) {
+	h := newHarness(t, func(cfg *config.Config, _ *Deps) { cfg.Window.RequireApproval = true })
+	h.chk.set(CheckResult{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}, nil)
+	h.start(t)
+	eventually(t, "the first check", func() bool { return h.d.Status().LastCheck != nil })
+	time.Sleep(1500 * time.Millisecond)
+	if n := h.chk.count(); n != 1 {
+		t.Errorf("%d checks in 1.5 s while awaiting approval, want 1 (check_interval is 1h)", n)
+	}
+	if n := len(h.up.upgrades()); n != 0 {
+		t.Errorf("upgraded %d times without approval", n)
+	}
+}
+
+// The same for a release that just failed in an open window.
+func TestUntilNextInOpenWindowIsTheInterval(t *testing.T) {
+	h := newHarness(t)
+	now := time.Now()
+	h.d.deps.Now = func() time.Time { return now }
+	dec := decision{Target: v210, Path: []version.V{v210}, NextWindow: now}
+	if got := h.d.untilNext(dec, time.Hour); got != time.Hour {
+		t.Errorf("untilNext with the window open now = %v, want the interval 1h", got)
+	}
+	dec.NextWindow = now.Add(10 * time.Minute)
+	if got := h.d.untilNext(dec, time.Hour); got != 10*time.Minute {
+		t.Errorf("untilNext with the window 10 min away = %v, want 10m", got)
+	}
+}
