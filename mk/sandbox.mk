@@ -19,6 +19,8 @@ sandbox-compose: $(SANDBOX_COMPOSE_BIN)
 	@[ -e $(DOCKER_PLUGIN_DIR)/docker-compose ] || ln -s $(SANDBOX_COMPOSE_BIN) $(DOCKER_PLUGIN_DIR)/docker-compose
 	@echo "compose $(SANDBOX_COMPOSE_VERSION): $(SANDBOX_COMPOSE_BIN)"
 
+# Several test processes may build it at once (the first e2e run of a
+# machine): each writes its own temporary file and renames it into place.
 $(SANDBOX_COMPOSE_BIN):
 	@echo "building docker compose $(SANDBOX_COMPOSE_VERSION) from the Go module proxy (a few minutes, once)"
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; cd $$tmp; \
@@ -26,7 +28,7 @@ $(SANDBOX_COMPOSE_BIN):
 	$(GO) get -tool github.com/docker/compose/v2/cmd@$(SANDBOX_COMPOSE_VERSION); \
 	mkdir -p $(dir $@); \
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X github.com/docker/compose/v2/internal.Version=$(SANDBOX_COMPOSE_VERSION)' \
-	  -o $@.tmp github.com/docker/compose/v2/cmd; mv $@.tmp $@
+	  -o $@.tmp.$$$$ github.com/docker/compose/v2/cmd; mv -f $@.tmp.$$$$ $@
 
 sandbox-registry: $(SANDBOX_REGISTRY_BIN)
 	@echo "registry $(SANDBOX_REGISTRY_VERSION): $(SANDBOX_REGISTRY_BIN)"

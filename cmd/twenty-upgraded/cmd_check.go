@@ -36,6 +36,15 @@ type checkReport struct {
 	NextWindow *time.Time      `json:"next_window"`
 	WindowOpen bool            `json:"window_open"`
 	Expected   float64         `json:"expected_duration_seconds"`
+	// Gate is the health gate on the next target: the checks that exist on
+	// it (internal/twenty's capability table) and those left out.
+	Gate *gateReport `json:"gate"`
+}
+
+type gateReport struct {
+	On      version.V `json:"on"`
+	Run     []string  `json:"run"`
+	LeftOut []string  `json:"left_out"` // "check (from vX.Y.Z)"
 }
 
 type installedReport struct {
@@ -115,6 +124,10 @@ func newReport(cfg config.Config, source string, res checker.Result) checkReport
 		Approval: p.Approval, Warnings: p.Warnings,
 	}
 	rep.Next, _ = p.Next()
+	if !rep.Next.IsZero() {
+		run, left := gateLines(cfg, rep.Next)
+		rep.Gate = &gateReport{On: rep.Next, Run: run, LeftOut: left}
+	}
 	if rep.Path == nil {
 		rep.Path = []version.V{}
 	}
@@ -147,6 +160,12 @@ func printCheck(w io.Writer, r checkReport, withPath bool) {
 			state = "open now"
 		}
 		fmt.Fprintf(tw, "next window:\t%s (window %s; expected duration %s)\n", r.NextWindow.Format(time.RFC3339), state, time.Duration(r.Expected*float64(time.Second)))
+	}
+	if g := r.Gate; g != nil && withPath {
+		fmt.Fprintf(tw, "gate on %s:\t%s\n", g.On, strings.Join(g.Run, ", "))
+		if len(g.LeftOut) > 0 {
+			fmt.Fprintf(tw, "  left out:\t%s\n", strings.Join(g.LeftOut, ", "))
+		}
 	}
 	tw.Flush()
 	if len(r.Held) > 0 {

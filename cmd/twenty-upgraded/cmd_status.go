@@ -14,7 +14,6 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/daemon/window"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
-	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
@@ -32,20 +31,35 @@ func cmdStatus(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := liveStatus(ctx, cfg.Daemon.Listen)
-	if err != nil {
+	// The install is read on this host in both cases (the daemon runs here
+	// too): the daemon's document does not carry it.
+	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	in, cur, curErr := install.SurveyInstall(ictx, cfg, proc.Exec{})
+	cancel()
+	doc := statusDoc{}
+	if in != nil {
+		doc.Install = newInstallInfo(in, cur)
+	}
+	if doc.Status, err = liveStatus(ctx, cfg.Daemon.Listen); err != nil {
 		e.logger.Debug("daemon not reachable; status from the state folder", "err", err)
-		if st, err = offlineStatus(ctx, cfg, e.now()); err != nil {
+		if doc.Status, err = offlineStatus(cfg, cur, curErr, e.now()); err != nil {
 			return err
 		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+		return enc.Encode(doc)
 	}
-	printStatus(e.stdout, st, e.now())
+	printStatus(e.stdout, doc, e.now())
 	return nil
+}
+
+// statusDoc is status --json: the daemon's document plus the install as
+// read on this host ("install": null when it could not be read).
+type statusDoc struct {
+	daemon.Status
+	Install *installInfo `json:"install"`
 }
 
 // liveStatus asks the daemon; any failure means "not running here".
@@ -76,38 +90,40 @@ func liveStatus(ctx context.Context, listen string) (daemon.Status, error) {
 	return st, err
 }
 
-// offlineStatus reads the installed version from the install (as check
-// does; history's last version when that fails) and the rest from disk.
-func offlineStatus(ctx context.Context, cfg config.Config, now time.Time) (daemon.Status, error) {
+// offlineStatus builds the status from the state folder, with the
+// installed version read from the install (as check does; history's last
+// version when that fails).
+func offlineStatus(cfg config.Config, cur install.Installed, curErr error, now time.Time) (daemon.Status, error) {
 	store, err := state.Open(cfg.Daemon.StateDir)
 	if err != nil {
 		return daemon.Status{}, err
 	}
-	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var installed version.V
-	var warnings []string
-	cur, err := install.Survey(ictx, cfg, proc.Exec{})
-	installed, warnings = cur.Version, cur.Warnings
-	if err != nil {
-		warnings = append(warnings, err.Error())
+	warnings := cur.Warnings
+	if curErr != nil {
+		warnings = append(warnings, curErr.Error())
 	}
 	var win daemon.Window
 	if w, err := window.New(cfg.Window.Schedule, cfg.Window.Duration); err == nil {
 		win = w
 	}
-	st, err := daemon.OfflineStatus(store, win, installed, now)
+	st, err := daemon.OfflineStatus(store, win, cur.Version, now)
 	st.Warnings = append(st.Warnings, warnings...)
 	return st, err
 }
 
-func printStatus(w io.Writer, st daemon.Status, now time.Time) {
+func printStatus(w io.Writer, doc statusDoc, now time.Time) {
+	st := doc.Status
 	running := "daemon not running; read from the state folder"
 	if st.DaemonRunning {
 		running = "daemon running"
 	}
 	fmt.Fprintf(w, "state:       %s (%s)\n", st.State, running)
-	fmt.Fprintf(w, "installed:   %s\n", dashIfEmpty(st.Installed.String()))
+	if in := doc.Install; in != nil {
+		fmt.Fprintf(w, "installed:   %s\n", installedLine(st.Installed, in.Tag, in.TagAlias, in.AppVersion))
+		printInstall(w, in, 12)
+	} else {
+		fmt.Fprintf(w, "installed:   %s\n", dashIfEmpty(st.Installed.String()))
+	}
 	if st.DaemonRunning {
 		fmt.Fprintf(w, "latest:      %s\n", dashIfEmpty(st.Latest.String()))
 		fmt.Fprintf(w, "target:      %s\n", dashIfEmpty(st.Target.String()))

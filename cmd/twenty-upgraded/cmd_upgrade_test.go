@@ -16,18 +16,19 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
-// The CLI tests put fake docker, git and yarn on PATH: symlinks to this test
+// The CLI tests put fake docker, git, yarn (and host psql, pg_dump) on PATH: symlinks to this test
 // binary, which init() turns into the fake tool. Each records its argv into
 // $FAKE_DIR/argv.log and keeps a tiny install in $FAKE_DIR/world.json.
 func init() {
 	switch name := filepath.Base(os.Args[0]); name {
-	case "docker", "git", "yarn", "npx":
+	case "docker", "git", "yarn", "npx", "psql", "pg_dump", "pg_dumpall":
 		os.Exit(fakeTool(name, os.Args[1:]))
 	}
 }
 
 type fakeWorld struct {
 	Running    string `json:"running"`
+	AppVersion string `json:"app_version"` // the server's APP_VERSION when it is not written like Running (e.g. no v)
 	CheckedOut string `json:"checked_out"`
 	Built      string `json:"built"`
 }
@@ -53,7 +54,7 @@ func fakeTool(name string, args []string) int {
 	f, _ := os.OpenFile(filepath.Join(dir, "argv.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 	fmt.Fprintln(f, line)
 	f.Close()
-	if res, ok, err := installtest.Answer(proc.Cmd{Argv: append([]string{name}, args...)}); ok {
+	if res, ok, err := installtest.AnswerFromFile(proc.Cmd{Argv: append([]string{name}, args...)}); ok {
 		os.Stdout.Write(res.Stdout)
 		if err != nil {
 			return 1
@@ -100,8 +101,15 @@ func fakeTool(name string, args []string) int {
 		if w.Running != "" {
 			out = "cid"
 		}
+	case strings.HasPrefix(s, "volume inspect --format "): // a volume's host folder, for the free-space check
+		out = filepath.Join(dir, "volumes", args[len(args)-1])
+		_ = os.MkdirAll(out, 0o700)
 	case strings.HasPrefix(s, "inspect --format "):
-		out = "sha256:img-" + w.Running + " twentycrm/twenty:" + w.Running + " running healthy\nAPP_VERSION=" + w.Running
+		app := w.Running
+		if w.AppVersion != "" {
+			app = w.AppVersion
+		}
+		out = "sha256:img-" + w.Running + " twentycrm/twenty:" + w.Running + " running healthy\nAPP_VERSION=" + app
 	case strings.Contains(s, "pull") && os.Getenv("TAG") == os.Getenv("FAKE_MISSING"):
 		fmt.Fprintln(os.Stderr, "manifest unknown")
 		return 1

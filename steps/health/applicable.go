@@ -11,6 +11,7 @@ import (
 // LeftOut is a configured check the gate does not run on a version, and why.
 type LeftOut struct {
 	Check, Why string
+	Since      version.V // the first release that has what the check needs
 }
 
 // needs maps a check to the feature the judged version must have for it.
@@ -30,7 +31,7 @@ func Applicable(want version.V, checks []string) (run []string, left []LeftOut) 
 	for _, c := range checks {
 		if f, ok := needs[c]; ok && !want.IsZero() {
 			if why := twenty.Lacks(want, f); why != "" {
-				left = append(left, LeftOut{c, why})
+				left = append(left, LeftOut{c, why, twenty.Since(f)})
 				continue
 			}
 		}

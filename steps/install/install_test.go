@@ -32,12 +32,13 @@ func needComposeV2(t *testing.T) {
 }
 
 // era copies a conformance fixture (a compose file and .env shaped after
-// Twenty's own at one era) into a fresh install folder, with .env edits.
+// Twenty's own at one era, installtest.ErasDir) into a fresh install folder,
+// with .env edits.
 func era(t *testing.T, name string, edits map[string]string) config.Config {
 	t.Helper()
 	dir := t.TempDir()
 	for _, f := range []string{"docker-compose.yml", ".env"} {
-		b, err := os.ReadFile(filepath.Join("testdata", "eras", name, f))
+		b, err := os.ReadFile(filepath.Join(installtest.ErasDir(), name, f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,41 +58,47 @@ func era(t *testing.T, name string, edits map[string]string) config.Config {
 	return cfg
 }
 
+// eraCases are the era fixtures and variants an admin's edits make, with
+// what the install model must read from each.
+var eraCases = []struct {
+	name, era string
+	edits     map[string]string
+	image     string
+	db        string
+	external  bool
+	storage   string
+	secrets   []string
+	services  []string
+}{
+	{"v0.5x", "v0.5x", nil, "twentycrm/twenty:v0.51.1", "postgres://postgres@db:5432/default", false, "local",
+		[]string{"APP_SECRET", "PG_DATABASE_PASSWORD"}, []string{"change-vol-ownership", "db", "redis", "server", "worker"}},
+	{"v1.x", "v1.x", nil, "twentycrm/twenty:v1.22.4", "postgres://postgres@db:5432/default", false, "local",
+		[]string{"APP_SECRET", "PG_DATABASE_PASSWORD"}, []string{"db", "redis", "server", "worker"}},
+	{"v1.x-external", "v1.x", map[string]string{"PG_DATABASE_HOST": "pg.internal", "PG_DATABASE_USER": "twenty", "PG_DATABASE_PORT": "6432"},
+		"twentycrm/twenty:v1.22.4", "postgres://twenty@pg.internal:6432/default", true, "local",
+		[]string{"APP_SECRET", "PG_DATABASE_PASSWORD"}, []string{"db", "redis", "server", "worker"}},
+	{"v2.x", "v2.x", nil, "twentycrm/twenty:v2.40.1", "postgres://postgres@db:5432/default", false, "local",
+		[]string{"APP_SECRET", "PG_DATABASE_PASSWORD"}, []string{"db", "redis", "server", "worker"}},
+	{"v2.x-s3-alias-key", "v2.x", map[string]string{"TAG": "v2.40", "STORAGE_TYPE": "s3", "STORAGE_S3_NAME": "twenty-files",
+		"STORAGE_S3_REGION": "eu-west-3", "ENCRYPTION_KEY": "ZGVkaWNhdGVkLWtleS1maXh0dXJl"},
+		"twentycrm/twenty:v2.40", "postgres://postgres@db:5432/default", false, "s3",
+		[]string{"APP_SECRET", "ENCRYPTION_KEY", "PG_DATABASE_PASSWORD"}, []string{"db", "redis", "server", "worker"}},
+}
+
 // TestErasWithRealCompose reads each era's install through the real
 // `docker compose config`: services, image, database, storage, volume and
 // secrets come out as Twenty's file means them.
 func TestErasWithRealCompose(t *testing.T) {
 	needComposeV2(t)
-	for _, tc := range []struct {
-		era      string
-		edits    map[string]string
-		image    string
-		db       string
-		external bool
-		storage  string
-		volume   string
-		secrets  []string
-		services []string
-	}{
-		{"v0.5x", nil, "twentycrm/twenty:v0.54.3", "postgres://postgres@db:5432/default", false, "local", "twenty_server-local-data",
-			[]string{"APP_SECRET", "PG_DATABASE_PASSWORD"}, []string{"change-vol-ownership", "db", "redis", "server", "worker"}},
-		{"v1.x", nil, "twentycrm/twenty:v1.22.4", "postgres://postgres@db:5432/default", false, "local", "twenty_server-local-data",
-			[]string{"APP_SECRET", "PG_DATABASE_PASSWORD"}, []string{"db", "redis", "server", "worker"}},
-		{"v1.x", map[string]string{"PG_DATABASE_HOST": "pg.internal", "PG_DATABASE_USER": "twenty", "PG_DATABASE_PORT": "6432"},
-			"twentycrm/twenty:v1.22.4", "postgres://twenty@pg.internal:6432/default", true, "local", "twenty_server-local-data",
-			[]string{"APP_SECRET", "PG_DATABASE_PASSWORD"}, []string{"db", "redis", "server", "worker"}},
-		{"v2.x", nil, "twentycrm/twenty:v2.40", "postgres://postgres@db:5432/default", false, "s3", "twenty_server-local-data",
-			[]string{"APP_SECRET", "ENCRYPTION_KEY", "PG_DATABASE_PASSWORD"}, []string{"db", "redis", "server", "worker"}},
-	} {
-		t.Run(tc.era+map[bool]string{true: "-external", false: ""}[tc.external], func(t *testing.T) {
-			cfg := era(t, tc.era, tc.edits)
-			in, err := Open(context.Background(), cfg, proc.Exec{})
+	for _, tc := range eraCases {
+		t.Run(tc.name, func(t *testing.T) {
+			in, err := Open(context.Background(), era(t, tc.era, tc.edits), proc.Exec{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			s := in.Spec
 			if s.From != "compose config" || s.Name != "twenty" || s.Image != tc.image || s.Database.URL() != tc.db ||
-				s.Database.External != tc.external || s.Storage != tc.storage || s.FilesVolume != tc.volume || !slices.Equal(s.Services, tc.services) {
+				s.Database.External != tc.external || s.Storage != tc.storage || s.FilesVolume != "twenty_server-local-data" || !slices.Equal(s.Services, tc.services) {
 				t.Errorf("spec %+v", s)
 			}
 			if !slices.Equal(in.Secrets, tc.secrets) {
@@ -104,25 +111,64 @@ func TestErasWithRealCompose(t *testing.T) {
 	}
 }
 
-// TestFakeComposeMatchesReal keeps installtest's fake `compose config`
-// honest: for the v1.x era it reads to the same Spec as the real compose.
+// TestFakeComposeMatchesReal keeps installtest's fakes of `compose config`
+// honest: for every era fixture and variant, the fake that reads the compose
+// file gives the same Spec as the real compose, and the fixed-shape fake
+// (Answer) the same as the real one for the v1.x file it is modelled on.
 func TestFakeComposeMatchesReal(t *testing.T) {
 	needComposeV2(t)
-	cfg := era(t, "v1.x", nil)
-	real, err := Open(context.Background(), cfg, proc.Exec{})
-	if err != nil {
-		t.Fatal(err)
+	fake := func(answer func(proc.Cmd) (proc.Result, bool, error)) *proc.Fake {
+		return &proc.Fake{Respond: func(c proc.Cmd) (proc.Result, error) {
+			res, _, err := answer(c)
+			return res, err
+		}}
 	}
+	for _, tc := range eraCases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := era(t, tc.era, tc.edits)
+			real, err := Open(context.Background(), cfg, proc.Exec{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			faked, err := Open(context.Background(), cfg, fake(installtest.AnswerFromFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(real.Spec, faked.Spec) {
+				t.Errorf("file fake spec %+v\nreal spec %+v", faked.Spec, real.Spec)
+			}
+			if tc.era != "v1.x" {
+				return
+			}
+			if faked, err = Open(context.Background(), cfg, fake(installtest.Answer)); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(real.Spec, faked.Spec) {
+				t.Errorf("fixed fake spec %+v\nreal spec %+v", faked.Spec, real.Spec)
+			}
+		})
+	}
+}
+
+// TestErasWithFakeCompose is TestErasWithRealCompose through the fake, so
+// the fixtures are read right where no compose is installed.
+func TestErasWithFakeCompose(t *testing.T) {
 	fake := &proc.Fake{Respond: func(c proc.Cmd) (proc.Result, error) {
-		res, _, err := installtest.Answer(c)
+		res, _, err := installtest.AnswerFromFile(c)
 		return res, err
 	}}
-	faked, err := Open(context.Background(), cfg, fake)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(real.Spec, faked.Spec) {
-		t.Errorf("fake spec %+v\nreal spec %+v", faked.Spec, real.Spec)
+	for _, tc := range eraCases {
+		t.Run(tc.name, func(t *testing.T) {
+			in, err := Open(context.Background(), era(t, tc.era, tc.edits), fake)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := in.Spec
+			if s.Image != tc.image || s.Database.URL() != tc.db || s.Database.External != tc.external || s.Storage != tc.storage ||
+				s.FilesVolume != "twenty_server-local-data" || !slices.Equal(s.Services, tc.services) || !slices.Equal(in.Secrets, tc.secrets) {
+				t.Errorf("spec %+v secrets %v", s, in.Secrets)
+			}
+		})
 	}
 }
 

@@ -13,15 +13,22 @@ import (
 // fully read (compose missing, Docker down) still gives what the .env says,
 // with the reason as a warning.
 func Survey(ctx context.Context, cfg config.Config, r proc.Runner) (Installed, error) {
-	in, err := Open(ctx, cfg, r)
+	_, cur, err := SurveyInstall(ctx, cfg, r)
+	return cur, err
+}
+
+// SurveyInstall is Survey that also returns the install as read, for the
+// commands that show it (status); in is nil when it could not be opened.
+func SurveyInstall(ctx context.Context, cfg config.Config, r proc.Runner) (in *Install, cur Installed, err error) {
+	in, err = Open(ctx, cfg, r)
 	if err != nil {
 		cur, cerr := Offline(cfg, r).Current(ctx)
 		cur.Warnings = append([]string{"install not fully readable: " + err.Error()}, cur.Warnings...)
-		return cur, cerr
+		return nil, cur, cerr
 	}
-	cur, err := in.Current(ctx)
+	cur, err = in.Current(ctx)
 	cur.Warnings = append(cur.Warnings, in.Notes(cfg)...)
-	return cur, err
+	return in, cur, err
 }
 
 // Notes are what an admin should know about the install as configured, for
@@ -35,7 +42,7 @@ func (i *Install) Notes(cfg config.Config) []string {
 		out = append(out, fmt.Sprintf("Twenty's database is on %s (%s), not in the %s service: upgrades are refused until [backup] says database = \"url\" and database_url = \"%s\" (password in a PGPASSFILE)", db.Host, db.From, i.DBSvc, db.URL()))
 	}
 	if cfg.Health.APIKeyFile == "" {
-		out = append(out, "health.api_key_file is not set: the graphql check can only probe /graphql anonymously, which does not catch a broken workspace schema (Twenty #23012); create an API key in Settings → APIs and name its file there")
+		out = append(out, "health.api_key_file is not set: the graphql check probes /graphql anonymously, which only proves it answers well-formed GraphQL (no 5xx, no time-out); Twenty gives anonymous requests an empty schema, so a broken workspace schema (#23012) is not caught: create an API key in Settings → APIs and name its file in health.api_key_file")
 	}
 	if !i.HasSecret("ENCRYPTION_KEY") && i.HasSecret("APP_SECRET") {
 		out = append(out, "no ENCRYPTION_KEY in .env: Twenty encrypts stored tokens with APP_SECRET, so APP_SECRET must never change (every backup keeps the .env)")

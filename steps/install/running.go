@@ -68,12 +68,13 @@ func parseInspect(service, id, out string) (Container, error) {
 
 // Installed is what is known about the installed version.
 type Installed struct {
-	Version  version.V // the version to plan from: the running one when known
-	Tag      string    // TAG in .env (compose) or the tag at HEAD (source), as written
-	Alias    bool      // TAG is an alias (latest, vX, vX.Y) that names no exact version
-	Running  version.V // APP_VERSION of the running server container (compose)
-	Image    string    // image ID of the running server container
-	Warnings []string  // disagreements, aliases, missing containers
+	Version    version.V // the version to plan from: the running one when known
+	Tag        string    // TAG in .env (compose) or the tag at HEAD (source), as written
+	Alias      bool      // TAG is an alias (latest, vX, vX.Y) that names no exact version
+	Running    version.V // APP_VERSION of the running server container (compose)
+	AppVersion string    // that APP_VERSION as written ("1.22.4" or "v1.22.4"; "" when unknown)
+	Image      string    // image ID of the running server container
+	Warnings   []string  // disagreements, aliases, missing containers
 }
 
 // Current reads the installed version.
@@ -110,7 +111,7 @@ func (i *Install) Current(ctx context.Context) (Installed, error) {
 	case c.AppVersion == "":
 		in.Warnings = append(in.Warnings, "running version unknown: the "+i.Server+" container has no APP_VERSION")
 	default:
-		in.Image = c.ImageID
+		in.Image, in.AppVersion = c.ImageID, c.AppVersion
 		if in.Running, err = version.ParseLoose(c.AppVersion); err != nil {
 			in.Warnings = append(in.Warnings, fmt.Sprintf("APP_VERSION=%q of the %s container is not a release version", c.AppVersion, i.Server))
 		}
