@@ -39,7 +39,7 @@ func (e *Engine) entry(u *Upgrade, result string, cause error) state.Entry {
 func (e *Engine) finish(r *txnRunner, result string, cause error) (state.Entry, error) {
 	u := r.u
 	en := e.entry(u, result, cause)
-	if err := e.store.Append(en); err != nil {
+	if err := e.record(en); err != nil {
 		return en, fmt.Errorf("record the result in history (state.json kept): %w", err)
 	}
 	if err := e.store.Clear(); err != nil {
@@ -83,7 +83,7 @@ func (e *Engine) rollbackFailed(r *txnRunner, cause, rbErr error) (state.Entry, 
 	}
 	u.Log.Error("rollback failed: a person must recover by hand", "err", rbErr, "recovery", t.Recovery)
 	en := e.entry(u, state.ResultFailed, fmt.Errorf("%v; rollback failed: %w", cause, rbErr))
-	if err := e.store.Append(en); err != nil {
+	if err := e.record(en); err != nil {
 		u.Log.Error("record rollback_failed in history", "err", err)
 	}
 	e.hook(context.Background(), u, "on_failure", u.Cfg.Hooks.OnFailure, state.PhaseFailed)

@@ -17,6 +17,14 @@ func (e *Engine) Resume(ctx context.Context) (bool, state.Entry, error) {
 	if err != nil || t == nil {
 		return false, state.Entry{}, err
 	}
+	if en, ok, err := e.concluded(t); err != nil {
+		return true, state.Entry{}, err
+	} else if ok {
+		// Its result is in history: the process died before removing
+		// state.json. Nothing runs again; it is not recorded twice.
+		en, err := e.closeRecorded(en)
+		return true, en, err
+	}
 	if t.Phase == state.PhaseFailed {
 		// A failed rollback is never retried automatically: a person looks
 		// first, then runs `twenty-upgraded rollback`.

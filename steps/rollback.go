@@ -12,7 +12,8 @@ import (
 
 // Rollback is the CLI's `rollback`. With an open transaction (interrupted,
 // or rollback_failed after a person fixed the cause) it runs that
-// transaction's rollback again. Otherwise it undoes the last committed
+// transaction's rollback again; after rollback_failed as a transaction of
+// its own (see reopen). Otherwise it undoes the last committed
 // transaction from its backup: restore database, files and .env, pin the old
 // image, up, health gate on the old version. Data written since that commit
 // is lost; the version is added to bad-versions.
@@ -20,6 +21,11 @@ func (e *Engine) Rollback(ctx context.Context) (state.Entry, error) {
 	t, err := e.store.Load()
 	if err != nil {
 		return state.Entry{}, err
+	}
+	if t != nil {
+		if t, err = e.reopen(t); err != nil {
+			return state.Entry{}, err
+		}
 	}
 	if t == nil {
 		if t, err = e.committedTxn(); err != nil {
@@ -63,7 +69,11 @@ func (e *Engine) committedTxn() (*state.Txn, error) {
 	}
 	names := buildPlan(last.Mode).names()
 	now := e.now().UTC()
-	t := &state.Txn{ID: now.Format("20060102T150405Z") + "-rollback-" + last.ID, Mode: last.Mode, From: last.From, To: last.To,
+	id, err := e.manualID(last.ID)
+	if err != nil {
+		return nil, err
+	}
+	t := &state.Txn{ID: id, Mode: last.Mode, From: last.From, To: last.To,
 		Phase: state.PhaseRollback, Started: names, Done: names, StartedAt: now, Facts: maps.Clone(last.Facts)}
 	if t.Facts == nil {
 		t.Facts = map[string]string{}
@@ -73,5 +83,41 @@ func (e *Engine) committedTxn() (*state.Txn, error) {
 	t.Facts[FactTrigger] = "cli"
 	t.Facts[FactStoppedAt] = now.Format("2006-01-02T15:04:05.999999999Z07:00")
 	delete(t.Facts, FactHealthyAt)
+	return t, nil
+}
+
+// reopen prepares the open transaction t for a rollback by hand. One whose
+// result history already holds (a crash before state.json was removed) is
+// closed, and nil returned: the last committed transaction is the one to
+// undo. One whose failed rollback history holds becomes a new transaction
+// with its own ID: history keeps the failure as it happened and gains the
+// rollback the person ran, its manual fact naming the transaction it closes.
+// Its duration counts from now; its downtime still from the original stop.
+func (e *Engine) reopen(t *state.Txn) (*state.Txn, error) {
+	if en, ok, err := e.concluded(t); err != nil {
+		return nil, err
+	} else if ok {
+		_, err := e.closeRecorded(en)
+		if errors.Is(err, outcome.ErrRolledBack) {
+			err = nil
+		}
+		return nil, err
+	}
+	if _, ok, err := e.recorded(t.ID); err != nil || !ok {
+		return t, err
+	}
+	if t.Facts == nil {
+		t.Facts = map[string]string{}
+	}
+	of := t.Facts[FactManual]
+	if of == "" {
+		of = t.ID
+	}
+	id, err := e.manualID(of)
+	if err != nil {
+		return nil, err
+	}
+	t.ID, t.StartedAt, t.Timings, t.Resumes = id, e.now().UTC(), nil, 0
+	t.Facts[FactManual], t.Facts[FactTrigger] = of, "cli"
 	return t, nil
 }

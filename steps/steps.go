@@ -77,7 +77,7 @@ const (
 	FactNewRef        = "new_ref"    // source mode: the tag checked out
 	FactStoppedAt     = "stopped_at" // RFC3339Nano: downtime begins
 	FactHealthyAt     = "healthy_at" // RFC3339Nano: downtime ends
-	FactManual        = "manual"     // set by Engine.Rollback of a committed transaction
+	FactManual        = "manual"     // Engine.Rollback by hand: the ID of the transaction it undoes or closes
 	FactTrigger       = "trigger"    // daemon or cli
 )
 

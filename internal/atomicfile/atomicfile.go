@@ -22,7 +22,18 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 }
 
 // Write atomically replaces path with what fill writes.
-func Write(path string, perm os.FileMode, fill func(io.Writer) error) (err error) {
+func Write(path string, perm os.FileMode, fill func(io.Writer) error) error {
+	return write(path, attrs{perm: perm}, fill)
+}
+
+// attrs are what the new file gets: its mode and, when chown, its owner.
+type attrs struct {
+	perm     os.FileMode
+	chown    bool
+	uid, gid int
+}
+
+func write(path string, a attrs, fill func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -35,7 +46,11 @@ func Write(path string, perm os.FileMode, fill func(io.Writer) error) (err error
 			os.Remove(tmp)
 		}
 	}()
-	if err = f.Chmod(perm); err != nil {
+	// Owner before mode: a chown may clear setuid and setgid bits.
+	if err = setOwner(f, a); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Chmod(a.perm); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err = fill(f); err != nil {

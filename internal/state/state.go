@@ -109,10 +109,18 @@ type Store struct {
 	Dir string
 }
 
-// Open makes sure dir exists (0700) and returns its Store.
+// Open makes sure dir exists (0700) and returns its Store. A folder it
+// creates has its parent fsynced, so the folder survives a power loss along
+// with the files written into it.
 func Open(dir string) (*Store, error) {
+	_, statErr := os.Stat(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state folder %s: %w (set daemon.state_dir to a writable folder)", dir, err)
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		if err := atomicfile.SyncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
+			return nil, fmt.Errorf("state folder %s: %w", dir, err)
+		}
 	}
 	return &Store{Dir: dir}, nil
 }
@@ -158,25 +166,92 @@ func (s *Store) Clear() error {
 	return atomicfile.SyncDir(s.Dir)
 }
 
-// Append adds e to history.jsonl and fsyncs it.
+// Append adds e to history.jsonl and fsyncs it. A torn last line left by a
+// power loss mid-append is cut off first, or the new entry would be glued to
+// it and the whole line lost (History skips a torn last line, not a torn
+// middle one). A newly created file has its folder fsynced so that the file
+// itself survives a power loss.
 func (s *Store) Append(e Entry) error {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(s.path("history.jsonl"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	name := s.path("history.jsonl")
+	f, created, err := openHistory(name)
 	if err != nil {
 		return fmt.Errorf("history: %w", err)
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
+	if err := appendLine(f, append(b, '\n')); err != nil {
 		f.Close()
+		return fmt.Errorf("history %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("history: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("history: %w", err)
+	if created {
+		return atomicfile.SyncDir(s.Dir)
 	}
-	return f.Close()
+	return nil
+}
+
+// openHistory opens name for appending, creating it (0600) when missing, and
+// reports whether it did.
+func openHistory(name string) (f *os.File, created bool, err error) {
+	f, err = os.OpenFile(name, os.O_APPEND|os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	if err == nil {
+		return f, true, nil
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return nil, false, err
+	}
+	f, err = os.OpenFile(name, os.O_APPEND|os.O_RDWR, 0)
+	return f, false, err
+}
+
+// appendLine repairs a torn tail of f, then writes line and fsyncs.
+func appendLine(f *os.File, line []byte) error {
+	end, err := completeLength(f)
+	if err != nil {
+		return fmt.Errorf("find the last complete line: %w", err)
+	}
+	if st, err := f.Stat(); err != nil {
+		return err
+	} else if st.Size() != end {
+		if err := f.Truncate(end); err != nil {
+			return fmt.Errorf("cut off a torn last line: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			return err
+		}
+	}
+	if _, err := f.Write(line); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// completeLength is the length of f up to and including its last newline (0
+// when it has none): everything after it is a torn line.
+func completeLength(f *os.File) (int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	buf := make([]byte, 4096)
+	for end := st.Size(); end > 0; {
+		n := int64(len(buf))
+		if end < n {
+			n = end
+		}
+		if _, err := f.ReadAt(buf[:n], end-n); err != nil {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			return end - n + int64(i) + 1, nil
+		}
+		end -= n
+	}
+	return 0, nil
 }
 
 // History returns every entry, oldest first. A torn last line (power loss

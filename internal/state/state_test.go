@@ -90,3 +90,58 @@ func TestLockExcludes(t *testing.T) {
 	}
 	l2.Unlock()
 }
+
+// A torn last line (power loss mid-append) must not swallow the next entry:
+// Append repairs the tail first, so the history stays readable afterwards.
+func TestAppendAfterTornLine(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	if err := s.Append(Entry{ID: "a", Result: ResultSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.OpenFile(filepath.Join(s.Dir, "history.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"id":"torn","res`)
+	f.Close()
+	if err := s.Append(Entry{ID: "b", Result: ResultRolledBack}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.History()
+	if err != nil {
+		t.Fatalf("history after appending past a torn line: %v", err)
+	}
+	if len(h) != 2 || h[0].ID != "a" || h[1].ID != "b" {
+		t.Fatalf("history = %+v, want a then b", h)
+	}
+	b, _ := os.ReadFile(filepath.Join(s.Dir, "history.jsonl"))
+	if strings.Contains(string(b), "torn") {
+		t.Fatalf("torn fragment left in the file:\n%s", b)
+	}
+}
+
+// A file whose every byte is a torn first line is cut to empty.
+func TestAppendAfterTornOnlyLine(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	os.WriteFile(filepath.Join(s.Dir, "history.jsonl"), []byte(`{"id":"to`), 0o600)
+	if err := s.Append(Entry{ID: "b", Result: ResultSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.History()
+	if err != nil || len(h) != 1 || h[0].ID != "b" {
+		t.Fatalf("history = %+v %v", h, err)
+	}
+}
+
+// A torn line longer than one read chunk is still cut at the right place.
+func TestAppendAfterLongTornLine(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	s.Append(Entry{ID: "a", Result: ResultSuccess})
+	f, _ := os.OpenFile(filepath.Join(s.Dir, "history.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"id":"torn","error":"` + strings.Repeat("x", 10000))
+	f.Close()
+	if err := s.Append(Entry{ID: "b", Result: ResultSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.History()
+	if err != nil || len(h) != 2 || h[1].ID != "b" {
+		t.Fatalf("history = %+v %v", h, err)
+	}
+}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 
+	"github.com/twenty-upgraded/twenty-upgraded/internal/atomicfile"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
@@ -102,26 +104,22 @@ func (m *Manager) checkFilesTarget(ctx context.Context, in *install.Install, t f
 	return nil
 }
 
-// checkEnvWritable proves .env can be replaced: the folder of the file
-// (and of its target, when it is a symlink) takes a new file.
+// checkEnvWritable proves .env can be replaced the way atomicfile.Replace
+// does it: the folder of the file, or of its final target when it is a
+// symlink, takes a new file.
 func checkEnvWritable(path string) error {
-	dirs := []string{filepath.Dir(path)}
-	if target, err := filepath.EvalSymlinks(path); err == nil {
-		info, err := os.Stat(target)
-		if err != nil {
-			return err
-		}
-		if !info.Mode().IsRegular() {
-			return fmt.Errorf("%s is not a regular file", target)
-		}
-		if d := filepath.Dir(target); d != dirs[0] {
-			dirs = append(dirs, d)
-		}
+	target, err := atomicfile.Target(path)
+	if err != nil {
+		return err
 	}
-	for _, d := range dirs {
-		if err := probeDir(d); err != nil {
-			return fmt.Errorf("cannot write %s: %w%s", d, err, writeHint(err))
-		}
+	if info, err := os.Stat(target); err == nil && !info.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", target)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	d := filepath.Dir(target)
+	if err := probeDir(d); err != nil {
+		return fmt.Errorf("cannot write %s: %w%s", d, err, writeHint(err))
 	}
 	return nil
 }

@@ -276,12 +276,10 @@ func (m *Manager) restoreEnv(in *install.Install, set Set) error {
 	if err != nil {
 		return err
 	}
-	perm := os.FileMode(0o600)
-	if info, err := os.Stat(in.EnvFile); err == nil {
-		perm = info.Mode().Perm()
-	}
 	m.log.Info("restoring .env", "path", in.EnvFile)
-	return atomicfile.WriteFile(in.EnvFile, data, perm)
+	// Owner, group and mode of the .env it replaces are kept, a symlink is
+	// written through; a missing .env comes back 0600.
+	return atomicfile.Replace(in.EnvFile, data, 0o600)
 }
 
 // countReader reports the bytes read, at most every MiB.

@@ -170,24 +170,19 @@ func Set(data []byte, key, value string) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// SetFile rewrites key in the file at path atomically, keeping its mode.
+// SetFile rewrites key in the file at path atomically, keeping its mode,
+// owner and group; a symlinked .env stays a symlink and its target is
+// rewritten (atomicfile.Replace).
 func SetFile(path, key, value string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
 	out, err := Set(data, key, value)
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(path, out, fi.Mode().Perm()); err != nil {
-		return err
-	}
-	return nil
+	return atomicfile.Replace(path, out, 0o600)
 }
 
 // GetFile reads key from the file at path.

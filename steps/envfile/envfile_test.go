@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -62,6 +63,35 @@ func TestSetFileKeepsModeAndContent(t *testing.T) {
 	fi, _ := os.Stat(p)
 	if string(b) != "APP_SECRET=s\nTAG=v1.1.0\n" || fi.Mode().Perm() != 0o640 {
 		t.Fatalf("%q %v", b, fi.Mode())
+	}
+}
+
+// The TAG rewrite keeps the owner of .env and writes through a symlink.
+func TestSetFileKeepsOwnerAndSymlink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "env.real")
+	os.WriteFile(target, []byte("TAG=v1.0.0\n"), 0o640)
+	link := filepath.Join(dir, ".env")
+	if err := os.Symlink("env.real", link); err != nil {
+		t.Fatal(err)
+	}
+	root := os.Geteuid() == 0
+	if root {
+		os.Chown(target, 4321, 8765)
+	}
+	if err := SetFile(link, "TAG", "v1.1.0"); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Lstat(link); fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatal(".env is no longer a symlink")
+	}
+	b, _ := os.ReadFile(target)
+	fi, _ := os.Stat(target)
+	if string(b) != "TAG=v1.1.0\n" || fi.Mode().Perm() != 0o640 {
+		t.Fatalf("target %q %v", b, fi.Mode())
+	}
+	if st := fi.Sys().(*syscall.Stat_t); root && (st.Uid != 4321 || st.Gid != 8765) {
+		t.Fatalf("owner %d:%d, want 4321:8765", st.Uid, st.Gid)
 	}
 }
 

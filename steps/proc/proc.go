@@ -114,6 +114,8 @@ func (e *Error) Is(target error) bool { return target == ErrTimeout && e.TimedOu
 type Exec struct {
 	// KillGrace is how long a command has after SIGTERM before SIGKILL.
 	KillGrace time.Duration
+	// signal sends a signal (tests record them); nil means syscall.Kill.
+	signal func(pid int, sig syscall.Signal) error
 }
 
 // Run starts c.Argv and waits for it.
@@ -126,9 +128,12 @@ func (x Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
-	grace := x.KillGrace
-	if grace == 0 {
-		grace = 10 * time.Second
+	g := &group{signal: x.signal, grace: x.KillGrace}
+	if g.signal == nil {
+		g.signal = syscall.Kill
+	}
+	if g.grace == 0 {
+		g.grace = 10 * time.Second
 	}
 	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
 	cmd.Dir = c.Dir
@@ -137,21 +142,15 @@ func (x Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	cmd.Stdin = c.Stdin
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	// Cancel signals the whole process group, then WaitDelay bounds how long
-	// we wait for it (and for pipes held open by grandchildren).
+	// Cancel signals the whole process group: SIGTERM, then SIGKILL
+	// KillGrace later, only while the group number is still ours (see
+	// group). WaitDelay bounds how long we wait for pipes held open by
+	// grandchildren.
 	cmd.Cancel = func() error {
-		if cmd.Process == nil {
-			return nil
-		}
-		pgid := -cmd.Process.Pid
-		_ = syscall.Kill(pgid, syscall.SIGTERM)
-		go func(p int) {
-			time.Sleep(grace)
-			_ = syscall.Kill(p, syscall.SIGKILL)
-		}(pgid)
+		g.terminate(cmd.Process.Pid)
 		return nil
 	}
-	cmd.WaitDelay = grace + 2*time.Second
+	cmd.WaitDelay = g.grace + 2*time.Second
 
 	var out capBuffer
 	out.max = MaxCapture
@@ -169,7 +168,14 @@ func (x Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 
 	start := time.Now()
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		// Wait for the leader's exit without reaping it, so the group
+		// number cannot be reused while group may still signal it.
+		_ = waitExit(cmd.Process.Pid)
+		g.exited()
+		err = cmd.Wait()
+	}
 	res := Result{Stdout: out.Bytes(), Stderr: errTail.Bytes(), Duration: time.Since(start), ExitCode: -1}
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()

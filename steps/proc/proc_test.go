@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"os/signal"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -29,6 +32,22 @@ func TestMain(m *testing.M) {
 		os.Stdout.Write(buf.Bytes())
 		os.Exit(0)
 	case "hang":
+		time.Sleep(time.Hour)
+		os.Exit(0)
+	case "ignoreterm":
+		signal.Ignore(syscall.SIGTERM)
+		time.Sleep(time.Hour)
+		os.Exit(0)
+	case "spawn":
+		// A grandchild in the same process group that ignores SIGTERM and
+		// holds our stdout; this process dies of SIGTERM.
+		c := exec.Command(os.Args[0])
+		c.Env = append(os.Environ(), "PROC_HELPER=ignoreterm")
+		c.Stdout = os.Stdout
+		if err := c.Start(); err != nil {
+			os.Exit(98)
+		}
+		fmt.Fprintf(os.Stderr, "grandchild %d\n", c.Process.Pid)
 		time.Sleep(time.Hour)
 		os.Exit(0)
 	}
