@@ -19,6 +19,7 @@ import (
 	_ "embed"
 	"encoding/base64"
 	"fmt"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/testreq"
 	"os"
 	"path/filepath"
 	"slices"
@@ -80,7 +81,7 @@ type Stack struct {
 func Start(t testing.TB, opts Options) *Stack {
 	t.Helper()
 	if reason := Available(); reason != "" {
-		t.Skip("sandbox unavailable: " + reason)
+		testreq.Missing(t, "sandbox unavailable: "+reason)
 	}
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/testreq"
 	"log/slog"
 	"net"
 	"net/http"
@@ -88,7 +89,7 @@ func newFixture(t *testing.T) *fixture { t.Helper(); return newFixtureWith(t, ""
 func newFixtureWith(t *testing.T, extra string) *fixture {
 	t.Helper()
 	if _, err := proc.LookPath("git"); err != nil {
-		t.Skip("git is missing: install git to run the source-mode end-to-end test")
+		testreq.Missing(t, "git is missing: install git to run the source-mode end-to-end test")
 	}
 	pg := pgtest.New(t) // skips with the reason when PostgreSQL 15 is missing
 	pg.MustSQL(t, "postgres", `CREATE DATABASE "default"`)

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/testreq"
 	"net"
 	"os"
 	"os/user"
@@ -56,7 +57,7 @@ func Available() string {
 func New(t testing.TB) *Cluster {
 	t.Helper()
 	if why := Available(); why != "" {
-		t.Skip(why)
+		testreq.Missing(t, why)
 	}
 	dir, err := os.MkdirTemp("", "pgtest-")
 	if err != nil {
