@@ -46,7 +46,7 @@ type Options struct {
 	Publish []string      // tags pushed to the registry at start; nil means just Tag
 	NoUp    bool          // write the install folder and start the registry, but do not `up`
 	Dir     string        // parent of the install folder; "" means a new temp folder
-	Timeout time.Duration // for up and the health wait; 0 means 3 minutes
+	Timeout time.Duration // for up and the health wait; 0 means 3 minutes × testreq.Scale()
 
 	// Variants of the install (docs/sandbox.md):
 	NoEncryptionKey bool // .env as install.sh writes it: APP_SECRET, no ENCRYPTION_KEY
@@ -113,7 +113,7 @@ func New(ctx context.Context, opts Options) (*Stack, error) {
 		opts.Publish = []string{ReleaseOf(opts.Tag)}
 	}
 	if opts.Timeout == 0 {
-		opts.Timeout = 3 * time.Minute
+		opts.Timeout = testreq.Timeout(3 * time.Minute)
 	}
 	if err := ensureTools(ctx); err != nil {
 		return nil, err

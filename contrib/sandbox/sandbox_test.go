@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/testreq"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,6 +24,7 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 // eventually retries f every 500 ms until it returns nil or d passes.
 func eventually(t *testing.T, d time.Duration, what string, f func() error) {
 	t.Helper()
+	d = testreq.Timeout(d) // a busy machine needs longer, never shorter
 	deadline := time.Now().Add(d)
 	for {
 		err := f()

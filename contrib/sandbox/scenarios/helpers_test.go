@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/testreq"
 	"os"
 	"path/filepath"
 	"slices"
@@ -121,7 +122,7 @@ func (sc *scenario) start(env ...string) {
 
 func (sc *scenario) waitReady() {
 	sc.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testreq.Timeout(5*time.Minute))
 	defer cancel()
 	if err := sc.d.WaitReady(ctx); err != nil {
 		sc.t.Fatal(err)
@@ -142,7 +143,7 @@ func (sc *scenario) stop() {
 // waitStatus waits up to limit for cond on GET /api/v1/status.
 func (sc *scenario) waitStatus(limit time.Duration, what string, cond func(daemon.Status) bool) daemon.Status {
 	sc.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	ctx, cancel := context.WithTimeout(context.Background(), testreq.Timeout(limit))
 	defer cancel()
 	st, err := sc.d.WaitStatus(ctx, what, cond)
 	if err != nil {

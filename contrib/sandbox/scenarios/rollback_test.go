@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/testreq"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,7 +157,7 @@ func killAt(t *testing.T, sc *scenario, point string) {
 	t.Helper()
 	ready := filepath.Join(sc.su.Root, "inject-ready")
 	sc.start(steps.EnvTesting+"=1", steps.EnvInject+"="+point, steps.EnvInjectReady+"="+ready)
-	deadline := time.Now().Add(4 * time.Minute)
+	deadline := time.Now().Add(testreq.Timeout(4 * time.Minute))
 	for {
 		if b, err := os.ReadFile(ready); err == nil && len(b) > 0 {
 			break
