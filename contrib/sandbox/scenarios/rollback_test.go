@@ -111,6 +111,10 @@ func killInHealthGate(t *testing.T, s *sandbox.Stack) {
 	if en.Result != state.ResultRolledBack || en.Resumes < 1 {
 		t.Fatalf("result %s (resumes %d), want rolled_back on resume: %s", en.Result, en.Resumes, en.Error)
 	}
+	// The status can read idle a moment before READY=1 reaches the socket.
+	for end := time.Now().Add(testreq.Timeout(10 * time.Second)); sc.n.Index(0, "READY=1") < 0 && time.Now().Before(end); {
+		time.Sleep(100 * time.Millisecond)
+	}
 	r, rb := sc.n.Index(0, "READY=1"), sc.n.Index(0, "STATUS=rolling back")
 	if rb < 0 || r < rb {
 		t.Errorf("want the rollback announced before READY=1 (resume comes first): %q", sc.n.Texts())
