@@ -12,7 +12,6 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/daemon"
 	"github.com/twenty-upgraded/twenty-upgraded/daemon/checker"
 	"github.com/twenty-upgraded/twenty-upgraded/daemon/policy"
-	"github.com/twenty-upgraded/twenty-upgraded/daemon/window"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
@@ -104,8 +103,8 @@ func (e *env) checkNow(ctx context.Context, current string) (checkReport, error)
 	}
 	expected := daemon.ExpectedDuration(hist)
 	rep.Expected = expected.Seconds()
-	if w, err := window.New(cfg.Window.Schedule, cfg.Window.Duration); err == nil {
-		now := e.now()
+	{
+		w, now := cfg.Window.Typed, e.now()
 		rep.WindowOpen, _ = w.Open(now)
 		if at, ok := w.NextFit(now, expected); ok {
 			at = at.UTC()

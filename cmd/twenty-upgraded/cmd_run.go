@@ -14,10 +14,10 @@ import (
 
 	"github.com/twenty-upgraded/twenty-upgraded/daemon"
 	"github.com/twenty-upgraded/twenty-upgraded/daemon/checker"
-	"github.com/twenty-upgraded/twenty-upgraded/daemon/window"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/window"
 	"github.com/twenty-upgraded/twenty-upgraded/steps"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/backup"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"

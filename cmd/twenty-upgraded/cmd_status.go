@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/daemon"
-	"github.com/twenty-upgraded/twenty-upgraded/daemon/window"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
@@ -102,11 +101,7 @@ func offlineStatus(cfg config.Config, cur install.Installed, curErr error, now t
 	if curErr != nil {
 		warnings = append(warnings, curErr.Error())
 	}
-	var win daemon.Window
-	if w, err := window.New(cfg.Window.Schedule, cfg.Window.Duration); err == nil {
-		win = w
-	}
-	st, err := daemon.OfflineStatus(store, win, cur.Version, now)
+	st, err := daemon.OfflineStatus(store, cfg.Window.Typed, cur.Version, now)
 	st.Warnings = append(st.Warnings, warnings...)
 	return st, err
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/daemon"
-	"github.com/twenty-upgraded/twenty-upgraded/daemon/window"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
@@ -100,10 +99,7 @@ func inWindow(e *env, cfg config.Config, store *state.Store) error {
 	if cfg.Window.RequireApproval {
 		return fmt.Errorf("%w: window.require_approval is set: approve with upgrade --yes (or POST /api/v1/approve to the daemon)", outcome.ErrHeld)
 	}
-	w, err := window.New(cfg.Window.Schedule, cfg.Window.Duration)
-	if err != nil {
-		return err
-	}
+	w := cfg.Window.Typed
 	hist, err := store.History()
 	if err != nil {
 		return err

@@ -10,7 +10,7 @@ import (
 )
 
 // cmdValidate loads and checks the config (exit 0, or 78 naming the key),
-// then reads the install it describes and prints what an admin should know
+// proves every file it names can be read (78 again), then reads the install it describes and prints what an admin should know
 // about it. An install that cannot be read is a warning, not a config error:
 // Docker may be down while the config is right.
 func cmdValidate(ctx context.Context, e *env, args []string) error {
@@ -20,6 +20,9 @@ func cmdValidate(ctx context.Context, e *env, args []string) error {
 	}
 	cfg, err := e.loadConfig()
 	if err != nil {
+		return err
+	}
+	if err := cfg.CheckFiles(); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s: ok (mode %s, source %s, track %s, window %q for %s)\n",

@@ -12,7 +12,18 @@ package config
 
 import (
 	"time"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/window"
 )
+
+// defaultWindow is the default schedule and duration, parsed.
+var defaultWindow = func() window.Window {
+	w, err := window.New("CRON_TZ=UTC 0 3 * * *", 2*time.Hour)
+	if err != nil {
+		panic("config: default window: " + err.Error())
+	}
+	return w
+}()
 
 // DefaultPath is where the daemon and the CLI look without --config.
 const DefaultPath = "/etc/twenty-upgraded/config.toml"
@@ -67,6 +78,10 @@ type Window struct {
 	Schedule        string        `toml:"schedule"` // robfig cron, CRON_TZ= allowed
 	Duration        time.Duration `toml:"duration"`
 	RequireApproval bool          `toml:"require_approval"`
+
+	// Typed is Schedule and Duration as the daemon and the CLI use them,
+	// parsed once by Load with the daemon's own rules.
+	Typed window.Window `toml:"-"`
 }
 
 // Backup configures backup sets.
@@ -167,6 +182,7 @@ func Default() Config {
 		Window: Window{
 			Schedule: "CRON_TZ=UTC 0 3 * * *",
 			Duration: 2 * time.Hour,
+			Typed:    defaultWindow,
 		},
 		Backup: Backup{
 			Dir:      "/var/backups/twenty-upgraded",

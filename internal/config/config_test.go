@@ -49,7 +49,9 @@ func allKeys() []string {
 			continue
 		}
 		for j := 0; j < sec.Type.NumField(); j++ {
-			keys = append(keys, name+"."+sec.Type.Field(j).Tag.Get("toml"))
+			if k := sec.Type.Field(j).Tag.Get("toml"); k != "-" {
+				keys = append(keys, name+"."+k)
+			}
 		}
 	}
 	return keys

@@ -8,39 +8,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/window"
 )
 
 type problem struct {
 	key string // dotted key, for the position
 	msg string
-}
-
-// cronParser reads window.schedule: five fields (minute hour day-of-month
-// month day-of-week), descriptors such as @daily, and an optional CRON_TZ= or
-// TZ= prefix. Use ParseSchedule, never this directly.
-var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
-// ParseSchedule parses a window schedule. robfig/cron v3.0.1 panics on a
-// zone prefix without a schedule after it ("CRON_TZ=" found by fuzzing), so the
-// prefix is checked here first and any other panic becomes an error.
-func ParseSchedule(s string) (sched cron.Schedule, err error) {
-	for _, prefix := range []string{"CRON_TZ=", "TZ="} {
-		if rest, ok := strings.CutPrefix(s, prefix); ok {
-			zone, spec, found := strings.Cut(rest, " ")
-			if !found || zone == "" || strings.TrimSpace(spec) == "" {
-				return nil, fmt.Errorf("%s must be followed by a zone name, a space and the schedule (e.g. CRON_TZ=Europe/Paris 0 3 * * 0)", prefix)
-			}
-		}
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			sched, err = nil, fmt.Errorf("cannot parse schedule: %v", r)
-		}
-	}()
-	return cronParser.Parse(s)
 }
 
 func (c *Config) validate() []problem {
@@ -146,10 +120,19 @@ func (c *Config) validate() []problem {
 	}
 
 	// [window]
-	if _, err := ParseSchedule(c.Window.Schedule); err != nil {
-		add("window.schedule", "%q: %v (five fields: minute hour day month weekday, optional CRON_TZ=Zone prefix)", c.Window.Schedule, err)
+	// The same constructor the daemon and the CLI use, so validate refuses
+	// exactly what run refuses (an @every schedule, say); Load keeps the result.
+	if w, err := window.New(c.Window.Schedule, c.Window.Duration); err != nil {
+		var key string
+		if c.Window.Duration <= 0 {
+			key = "window.duration"
+		} else {
+			key = "window.schedule"
+		}
+		ps = append(ps, problem{key, err.Error()}) // the message starts with the key
+	} else {
+		c.Window.Typed = w
 	}
-	positive("window.duration", c.Window.Duration)
 
 	// [backup]
 	b := c.Backup

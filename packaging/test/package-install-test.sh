@@ -25,6 +25,21 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "package-install-test: FAIL: $*"; exit 1; }
+# validate_example BIN CONF: the unedited example parses and is valid but for
+# install.dir: validate proves the install folder and its .env exist, and on a
+# machine without /opt/twenty it must say exactly that (exit 78) and nothing else.
+validate_example() {
+	out=$("$1" --config "$2" validate 2>&1) && rc=0 || rc=$?
+	if [ -f /opt/twenty/.env ]; then
+		[ "$rc" = 0 ] || fail "validate of the installed config: exit $rc: $out"
+		return
+	fi
+	[ "$rc" = 78 ] || fail "validate of the installed config: exit $rc (want 78 naming install.dir): $out"
+	echo "$out" | grep -q 'install.dir: /opt/twenty does not exist' || fail "validate does not name install.dir: $out"
+	if echo "$out" | grep -E ':[0-9]+:[0-9]+: ' | grep -v 'install.dir: \|install.env_file: ' | grep -q .; then
+		fail "the installed config has problems besides install.dir: $out"
+	fi
+}
 dpkgq() { DEBIAN_FRONTEND=noninteractive dpkg --force-confold "$@" </dev/null >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log"; fail "dpkg $*"; }; }
 
 # 1. Install.
@@ -32,12 +47,12 @@ dpkgq -i "$deb"
 grep -q 'systemctl enable --now twenty-upgraded' "$tmp/dpkg.log" || fail "postinst printed no how-to-enable message"
 out=$(twenty-upgraded version) || fail "twenty-upgraded version failed"
 echo "$out" | grep -q '^twenty-upgraded ' || fail "unexpected version output: $out"
-twenty-upgraded --config "$conf" validate >/dev/null || fail "validate of the installed config failed"
+validate_example twenty-upgraded "$conf"
 [ "$(stat -c %a "$backups")" = 700 ] || fail "$backups is not mode 0700"
 [ -f /usr/lib/systemd/system/twenty-upgraded.service ] || fail "unit not installed"
 if pgrep -x twenty-upgraded >/dev/null 2>&1; then fail "a package script started the daemon"; fi
 man -w twenty-upgraded >/dev/null 2>&1 || [ ! -x /usr/bin/man ] || fail "man twenty-upgraded not found"
-echo "package-install-test: installed, $out, config valid"
+echo "package-install-test: installed, $out, config valid but for install.dir"
 
 # 2. A local edit of the conffile survives a reinstall and an upgrade.
 echo "# local edit by the package test" >>"$conf"

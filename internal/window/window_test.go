@@ -29,7 +29,7 @@ func TestNewErrors(t *testing.T) {
 		d          time.Duration
 		want       string
 	}{
-		{"bad field", "0 25 * * *", time.Hour, `window.schedule "0 25 * * *": `},
+		{"bad field", "0 25 * * *", time.Hour, `window.schedule: "0 25 * * *": `},
 		{"six fields", "0 0 3 * * *", time.Hour, "five fields"},
 		{"bad zone", "CRON_TZ=Mars/Olympus 0 3 * * *", time.Hour, "Mars/Olympus"},
 		{"every", "@every 1h", time.Hour, "@every is relative"},

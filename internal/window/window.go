@@ -2,7 +2,7 @@
 // start opens the window for a fixed duration.
 //
 // It is pure time arithmetic over robfig/cron/v3 schedules (parsed with
-// config.ParseSchedule: five fields or a descriptor such as @daily, optionally
+// ParseSchedule: five fields or a descriptor such as @daily, optionally
 // prefixed with CRON_TZ=Zone); callers pass the time in.
 //
 // Occurrences that overlap or touch (a start at or before the previous
@@ -15,11 +15,10 @@ package window
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
-
-	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 )
 
 // maxChain bounds how many touching occurrences are merged when looking for
@@ -37,19 +36,19 @@ type Window struct {
 	d     time.Duration
 }
 
-// New parses schedule with config.ParseSchedule. The duration must be positive.
+// New parses schedule with ParseSchedule. The duration must be positive.
 // "@every" schedules are refused: they are not anchored to the clock, so
 // they name no time of day for a window.
 func New(schedule string, d time.Duration) (Window, error) {
 	if d <= 0 {
 		return Window{}, fmt.Errorf("window.duration: must be positive, got %s", d)
 	}
-	s, err := config.ParseSchedule(schedule)
+	s, err := ParseSchedule(schedule)
 	if err != nil {
-		return Window{}, fmt.Errorf("window.schedule %q: %w (five fields: minute hour day month weekday, optional CRON_TZ=Zone prefix)", schedule, err)
+		return Window{}, fmt.Errorf("window.schedule: %q: %w (five fields: minute hour day month weekday, optional CRON_TZ=Zone prefix)", schedule, err)
 	}
 	if _, ok := s.(*cron.SpecSchedule); !ok {
-		return Window{}, fmt.Errorf("window.schedule %q: %w", schedule, errEvery)
+		return Window{}, fmt.Errorf("window.schedule: %q: %w", schedule, errEvery)
 	}
 	return Window{spec: schedule, sched: s, d: d}, nil
 }
@@ -140,4 +139,29 @@ func (w Window) NextFit(t time.Time, expected time.Duration) (at time.Time, ok b
 		from = s
 	}
 	return time.Time{}, false
+}
+
+// cronParser reads window.schedule: five fields (minute hour day-of-month
+// month day-of-week), descriptors such as @daily, and an optional CRON_TZ= or
+// TZ= prefix. Use ParseSchedule, never this directly.
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseSchedule parses a window schedule. robfig/cron v3.0.1 panics on a
+// zone prefix without a schedule after it ("CRON_TZ=" found by fuzzing), so the
+// prefix is checked here first and any other panic becomes an error.
+func ParseSchedule(s string) (sched cron.Schedule, err error) {
+	for _, prefix := range []string{"CRON_TZ=", "TZ="} {
+		if rest, ok := strings.CutPrefix(s, prefix); ok {
+			zone, spec, found := strings.Cut(rest, " ")
+			if !found || zone == "" || strings.TrimSpace(spec) == "" {
+				return nil, fmt.Errorf("%s must be followed by a zone name, a space and the schedule (e.g. CRON_TZ=Europe/Paris 0 3 * * 0)", prefix)
+			}
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			sched, err = nil, fmt.Errorf("cannot parse schedule: %v", r)
+		}
+	}()
+	return cronParser.Parse(s)
 }
