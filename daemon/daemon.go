@@ -150,8 +150,9 @@ type liveState struct {
 	phase      string
 	nextWindow time.Time
 	expected   time.Duration
-	waiting    string // why the target is not installed now
-	status     string // the last STATUS= text
+	interrupt  map[version.V]time.Time // interruptedAttempts of history
+	waiting    string                  // why the target is not installed now
+	status     string                  // the last STATUS= text
 }
 
 // Daemon states (Status.State).
@@ -266,5 +267,6 @@ func (d *Daemon) initFromDisk() error {
 	}
 	d.st.txn = txn
 	d.st.expected = expectedDuration(hist)
+	d.st.interrupt = interruptedAttempts(hist)
 	return nil
 }

@@ -58,6 +58,11 @@ type decideInput struct {
 	Now             time.Time
 	Expected        time.Duration
 	RollbackFailed  bool
+	// Interrupted is when each version's last attempt was rolled back after
+	// a crash (state.Entry.Interrupted): not its fault, so it is tried once
+	// more, from the first window start after the crash, not in the same
+	// window (where whatever killed it may still be going on).
+	Interrupted map[version.V]time.Time
 }
 
 // decide is the pure core of the loop: given a check result, the approval,
@@ -103,7 +108,29 @@ func decide(in decideInput) decision {
 			dec.Wait = "too little time left in this window for " + in.Expected.String()
 			return dec
 		}
+		if at, ok := in.Interrupted[dec.Path[0]]; ok {
+			if again := in.Window.Next(at); in.Now.Before(again) {
+				dec.Wait = dec.Path[0].String() + " was interrupted at " + at.UTC().Format(time.RFC3339) +
+					" (a crash or stop, not its own failure); it is tried once more at the next window"
+				dec.NextWindow, _ = in.Window.NextFit(again, in.Expected)
+				return dec
+			}
+		}
 	}
 	dec.Next = dec.Path[0]
 	return dec
+}
+
+// interruptedAttempts maps each version whose last transaction was rolled
+// back after an interruption to when that ended.
+func interruptedAttempts(hist []state.Entry) map[version.V]time.Time {
+	m := map[version.V]time.Time{}
+	for _, e := range hist {
+		if e.Interrupted {
+			m[e.To] = e.FinishedAt
+		} else {
+			delete(m, e.To)
+		}
+	}
+	return m
 }

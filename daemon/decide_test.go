@@ -7,6 +7,7 @@ import (
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/window"
 )
 
 func TestDecide(t *testing.T) {
@@ -78,5 +79,35 @@ func TestExpectedDuration(t *testing.T) {
 				t.Errorf("got %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestInterruptedWaitsForTheNextWindow: a release rolled back after a crash
+// in this window is tried once more, in the next window, not at once.
+func TestInterruptedWaitsForTheNextWindow(t *testing.T) {
+	w, err := window.New("CRON_TZ=UTC 0 3 * * *", 2*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := CheckResult{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}
+	now := time.Date(2026, 11, 28, 3, 40, 0, 0, time.UTC)
+	hist := []state.Entry{{To: v210, Result: state.ResultRolledBack, Interrupted: true, FinishedAt: now.Add(-20 * time.Minute)}}
+	in := decideInput{Result: plain, Window: w, Now: now, Expected: 15 * time.Minute, Interrupted: interruptedAttempts(hist)}
+	got := decide(in)
+	if !got.Next.IsZero() || !strings.Contains(got.Wait, "tried once more at the next window") {
+		t.Fatalf("same window: next %s, wait %q", got.Next, got.Wait)
+	}
+	if want := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC); !got.NextWindow.Equal(want) {
+		t.Fatalf("next window %s, want %s", got.NextWindow, want)
+	}
+	in.Now = time.Date(2026, 11, 29, 3, 5, 0, 0, time.UTC) // the next window
+	if got := decide(in); got.Next != v210 {
+		t.Fatalf("next window: next %s, wait %q", got.Next, got.Wait)
+	}
+	// A later transaction of the version that was not interrupted clears it.
+	hist = append(hist, state.Entry{To: v210, Result: state.ResultFailed})
+	in.Now, in.Interrupted = now, interruptedAttempts(hist)
+	if got := decide(in); got.Next != v210 {
+		t.Fatalf("after a plain failure: next %s, wait %q", got.Next, got.Wait)
 	}
 }

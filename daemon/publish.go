@@ -23,6 +23,7 @@ func (d *Daemon) publish(res CheckResult) decision {
 		Now:             now,
 		Expected:        d.st.expected,
 		RollbackFailed:  d.st.state == StateRollbackFailed,
+		Interrupted:     d.st.interrupt,
 	}
 	d.mu.Unlock()
 	dec := decide(in)

@@ -84,6 +84,7 @@ func (d *Daemon) afterTxn(e state.Entry) {
 	}
 	if hist != nil {
 		d.st.expected = expectedDuration(hist)
+		d.st.interrupt = interruptedAttempts(hist)
 	}
 	if a := d.approval; a != nil && e.Result == state.ResultSuccess && !e.To.Less(a.Version) {
 		if err := saveApproval(d.deps.Store.Dir, nil); err != nil {

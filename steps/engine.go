@@ -81,7 +81,11 @@ func (e *Engine) Upgrade(ctx context.Context, to version.V, opt Options) (state.
 		return state.Entry{}, err
 	}
 	now := e.now().UTC()
-	txn := &state.Txn{ID: now.Format("20060102T150405Z") + "-" + to.String(), Mode: e.cfg.Install.Mode,
+	id, err := e.uniqueID(now.Format("20060102T150405Z") + "-" + to.String())
+	if err != nil {
+		return state.Entry{}, err
+	}
+	txn := &state.Txn{ID: id, Mode: e.cfg.Install.Mode,
 		From: from, To: to, Phase: state.PhaseForward, StartedAt: now, Facts: map[string]string{}}
 	if opt.Trigger != "" {
 		txn.Facts[FactTrigger] = opt.Trigger
@@ -188,11 +192,59 @@ func (e *Engine) rollbackAndFinish(ctx context.Context, r *txnRunner, cause erro
 		return e.finish(r, state.ResultFailed, cause)
 	}
 	if r.plan.newVersionTouched(u) {
-		if err := e.store.MarkBad(u.To, "rolled back "+u.Txn.ID+": "+oneLine(cause.Error(), 200)); err != nil {
-			u.Log.Error("mark version bad", "err", err)
+		reason, bad := "rolled back "+u.Txn.ID+": "+oneLine(cause.Error(), 200), true
+		if r.interrupted {
+			// The new version ran but was interrupted (a crash, not its
+			// own failure): count the attempt; bad only at the second.
+			u.Txn.Interrupted = true
+			prior := e.interruptedAttempts(u.To)
+			bad = prior >= 1
+			if bad {
+				reason = fmt.Sprintf("interrupted twice (%s, then %s): %s", e.lastInterrupted(u.To), u.Txn.ID, oneLine(cause.Error(), 160))
+			} else {
+				u.Log.Warn("the new version was interrupted, not failed: it is not marked bad and is tried once more at the next window", "version", u.To)
+			}
+		}
+		if bad {
+			if err := e.store.MarkBad(u.To, reason); err != nil {
+				u.Log.Error("mark version bad", "err", err)
+			}
 		}
 	}
 	return e.finish(r, state.ResultRolledBack, cause)
+}
+
+// interruptedAttempts counts the history entries of v that were rolled back
+// after an interruption while v ran.
+func (e *Engine) interruptedAttempts(v version.V) int {
+	n := 0
+	for _, en := range e.historyOrNil() {
+		if en.To == v && en.Interrupted {
+			n++
+		}
+	}
+	return n
+}
+
+// lastInterrupted is the ID of v's last interrupted attempt.
+func (e *Engine) lastInterrupted(v version.V) string {
+	id := ""
+	for _, en := range e.historyOrNil() {
+		if en.To == v && en.Interrupted {
+			id = en.ID
+		}
+	}
+	return id
+}
+
+// historyOrNil reads history; unreadable, it counts as no attempt so far
+// (the error is reported by every other reader of history).
+func (e *Engine) historyOrNil() []state.Entry {
+	hist, err := e.store.History()
+	if err != nil {
+		return nil
+	}
+	return hist
 }
 
 // leftOpen reports an interrupted transaction: state.json stays for Resume.

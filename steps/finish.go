@@ -19,7 +19,7 @@ func (e *Engine) entry(u *Upgrade, result string, cause error) state.Entry {
 	now := e.now().UTC()
 	en := state.Entry{ID: t.ID, Mode: t.Mode, From: t.From, To: t.To, Result: result, StartedAt: t.StartedAt,
 		FinishedAt: now, Seconds: now.Sub(t.StartedAt).Seconds(), Backup: u.Fact(FactBackupID),
-		Steps: t.Timings, Resumes: t.Resumes, Trigger: u.Fact(FactTrigger), Recovery: t.Recovery,
+		Steps: t.Timings, Resumes: t.Resumes, Trigger: u.Fact(FactTrigger), Recovery: t.Recovery, Interrupted: t.Interrupted,
 		Facts: maps.Clone(t.Facts)}
 	if cause != nil {
 		en.Error = cause.Error()

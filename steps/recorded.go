@@ -88,7 +88,13 @@ func (e *Engine) closeRecorded(en state.Entry) (state.Entry, error) {
 // manualID is the ID of a rollback a person runs to close transaction of:
 // "<now>-rollback-<of>", made unique against history.
 func (e *Engine) manualID(of string) (string, error) {
-	base := e.now().UTC().Format("20060102T150405Z") + "-rollback-" + of
+	return e.uniqueID(e.now().UTC().Format("20060102T150405Z") + "-rollback-" + of)
+}
+
+// uniqueID is base, or base-2, base-3…: the first not in history. Two
+// transactions in one second (a fast failure retried) must not share an ID:
+// Resume and Append treat a recorded ID as already concluded.
+func (e *Engine) uniqueID(base string) (string, error) {
 	id := base
 	for n := 2; ; n++ {
 		_, ok, err := e.recorded(id)

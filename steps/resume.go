@@ -52,6 +52,9 @@ func (e *Engine) Resume(ctx context.Context) (bool, state.Entry, error) {
 	if t.Error != "" {
 		cause = fmt.Errorf("%s; %w", t.Error, cause)
 	}
+	// No step failed on its own: a kill, a power loss or a stop ended it. The
+	// release is not at fault (yet); see rollbackAndFinish.
+	r.interrupted = t.Error == ""
 	var en state.Entry
 	switch {
 	case t.Phase == state.PhaseRollback:

@@ -37,6 +37,9 @@ type txnRunner struct {
 	u      *Upgrade
 	plan   plan
 	inject inject
+	// interrupted: this rollback runs because the process was killed or
+	// stopped, not because a step failed (Resume with no recorded error).
+	interrupted bool
 }
 
 func (r *txnRunner) save() error {

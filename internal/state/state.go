@@ -71,6 +71,8 @@ type Txn struct {
 	// Recovery holds the manual recovery commands once a rollback failed
 	// (phase rollback_failed): shown by status, never acted on automatically.
 	Recovery string `json:"recovery,omitempty"`
+	// Interrupted: see Entry.Interrupted.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // StepTiming is how long one step (or its rollback) took.
@@ -99,6 +101,10 @@ type Entry struct {
 	Steps      []StepTiming `json:"steps,omitempty"`
 	Resumes    int          `json:"resumes,omitempty"`
 	Trigger    string       `json:"trigger,omitempty"` // daemon, cli
+	// Interrupted: rolled back because the process was killed or stopped
+	// while the new version ran, not because a check failed. The first such
+	// attempt does not mark the version bad (docs/engine.md).
+	Interrupted bool `json:"interrupted,omitempty"`
 	// Facts the transaction recorded (old TAG, image IDs, old commit, backup
 	// dir; never secrets), so `rollback` can undo a committed transaction.
 	Facts map[string]string `json:"facts,omitempty"`

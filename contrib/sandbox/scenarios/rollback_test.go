@@ -2,7 +2,7 @@ package scenarios
 
 import (
 	"context"
-	"github.com/twenty-upgraded/twenty-upgraded/internal/testreq"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,15 +13,16 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/contrib/sandbox"
 	"github.com/twenty-upgraded/twenty-upgraded/daemon"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/testreq"
 	"github.com/twenty-upgraded/twenty-upgraded/steps"
 )
 
 // TestDaemonRollbacks drives the real daemon on one stack on v2.0.2: a
 // broken release is rolled back with the data byte-identical and never
 // retried; then the daemon is killed with SIGKILL inside the health gate
-// (after the switch: the restart rolls back) and inside the backup (before
-// the switch: the restart starts the old version, then upgrades again and
-// commits).
+// (after the switch: the restart rolls back, and the release waits for the
+// next window, not marked bad) and inside the backup (before the switch: the
+// restart starts the old version, then upgrades again and commits).
 func TestDaemonRollbacks(t *testing.T) {
 	defer timed(t, "TestDaemonRollbacks")()
 	s := sandbox.Start(t, sandbox.Options{Tag: "v2.0.2"})
@@ -95,11 +96,15 @@ func brokenRelease(t *testing.T, s *sandbox.Stack) {
 }
 
 // killInHealthGate: SIGKILL while the gate watches v2.7.0; the restarted
-// daemon rolls back before READY=1 and records v2.7.0 as failed here.
+// daemon rolls back before READY=1. A crash is not the release's fault: v2.7.0
+// is not marked bad, the attempt is recorded as interrupted, and it is tried
+// once more from the next window start, which here is tomorrow (the window
+// opened two minutes before the test), so it stays on v2.0.2 today.
 func killInHealthGate(t *testing.T, s *sandbox.Stack) {
 	ctx := context.Background()
 	before := checksums(t, s)
-	sc := begin(t, s, ConfigOptions{})
+	opened := time.Now().UTC().Add(-2 * time.Minute)
+	sc := begin(t, s, ConfigOptions{Schedule: fmt.Sprintf("CRON_TZ=UTC %d %d * * *", opened.Minute(), opened.Hour()), Duration: "3h"})
 	if err := s.Registry.Publish(ctx, "v2.7.0"); err != nil {
 		t.Fatal(err)
 	}
@@ -108,8 +113,8 @@ func killInHealthGate(t *testing.T, s *sandbox.Stack) {
 	sc.start()
 	en := sc.waitResult(5*time.Minute, "v2.7.0")
 	t.Logf("resumed after kill -9 in health: %s after %d resume(s); prober over kill and restart: %s", en.Result, en.Resumes, p.Stop())
-	if en.Result != state.ResultRolledBack || en.Resumes < 1 {
-		t.Fatalf("result %s (resumes %d), want rolled_back on resume: %s", en.Result, en.Resumes, en.Error)
+	if en.Result != state.ResultRolledBack || en.Resumes < 1 || !en.Interrupted {
+		t.Fatalf("result %s (resumes %d, interrupted %v), want an interrupted rolled_back on resume: %s", en.Result, en.Resumes, en.Interrupted, en.Error)
 	}
 	// The status can read idle a moment before READY=1 reaches the socket.
 	for end := time.Now().Add(testreq.Timeout(10 * time.Second)); sc.n.Index(0, "READY=1") < 0 && time.Now().Before(end); {
@@ -119,13 +124,22 @@ func killInHealthGate(t *testing.T, s *sandbox.Stack) {
 	if rb < 0 || r < rb {
 		t.Errorf("want the rollback announced before READY=1 (resume comes first): %q", sc.n.Texts())
 	}
+	st := sc.checked(time.Time{})
+	if !strings.Contains(st.Waiting, "tried once more at the next window") {
+		t.Errorf("status waiting %q, want the interrupted v2.7.0 deferred to the next window", st.Waiting)
+	}
+	if heldAs(st, "v2.7.0", "failed_here") {
+		t.Errorf("v2.7.0 held as failed_here after one interrupted attempt: %+v", st.Held)
+	}
+	if b, _ := os.ReadFile(filepath.Join(sc.su.StateDir, "bad-versions")); strings.Contains(string(b), "v2.7.0") {
+		t.Errorf("bad-versions holds v2.7.0 after a crash, not a failure: %q", b)
+	}
 	intact(t, s, "v2.0.2")
 	if after := checksums(t, s); after != before {
 		t.Errorf("database/files checksums changed: %v → %v", before, after)
 	}
-	st := sc.checked(time.Time{})
-	if !heldAs(st, "v2.7.0", "failed_here") {
-		t.Errorf("v2.7.0 not held as failed_here after the rollback: %+v", st.Held)
+	if h := sc.history(); len(h) != 1 {
+		t.Errorf("history %+v, want only the interrupted attempt (no retry in the same window)", h)
 	}
 	sc.stop()
 }
