@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 )
@@ -29,6 +31,18 @@ func (d *Daemon) server() *http.Server {
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 	}
+}
+
+// warnRemote logs, at start, that the listener is reachable from other
+// machines when daemon.allow_remote let a non-loopback daemon.listen through
+// (the config refuses it otherwise).
+func (d *Daemon) warnRemote(ln net.Listener) {
+	cfg, _ := d.config()
+	if !cfg.Daemon.AllowRemote || config.Loopback(cfg.Daemon.Listen) {
+		return
+	}
+	d.log.Warn("daemon.listen is reachable from other machines (daemon.allow_remote = true): /metrics, /-/healthy, /-/ready and GET /api/v1/* answer anyone without a token; firewall it or put a reverse proxy with TLS in front",
+		"listen", cfg.Daemon.Listen, "addr", ln.Addr().String())
 }
 
 // Handler serves /metrics, the probes and /api/v1/*.

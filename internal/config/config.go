@@ -134,6 +134,7 @@ type Timeouts struct {
 type Daemon struct {
 	StateDir     string        `toml:"state_dir"`
 	Listen       string        `toml:"listen"`
+	AllowRemote  bool          `toml:"allow_remote"`   // listen may be reachable from other machines
 	LogFormat    string        `toml:"log_format"`     // text or json
 	LogLevel     string        `toml:"log_level"`      // debug, info, warn, error
 	APITokenFile string        `toml:"api_token_file"` // bearer token for POST /api/v1/*; relative = $CREDENTIALS_DIRECTORY

@@ -203,3 +203,46 @@ func TestReadSecretRefusesReadableByOthers(t *testing.T) {
 		t.Errorf("%s (beside $CREDENTIALS_DIRECTORY, mode 0644) accepted", sp)
 	}
 }
+
+// TestListenLoopbackOnly: daemon.listen must be a loopback address unless
+// daemon.allow_remote = true says otherwise; ":port" and 0.0.0.0 are every
+// interface, not loopback.
+func TestListenLoopbackOnly(t *testing.T) {
+	tests := []struct {
+		listen string
+		local  bool
+	}{
+		{"127.0.0.1:9787", true},
+		{"127.3.2.1:80", true},
+		{"[::1]:9787", true},
+		{"localhost:9787", true},
+		{"LocalHost:9787", true},
+		{"", true}, // no listener at all
+		{":8080", false},
+		{"0.0.0.0:9787", false},
+		{"[::]:9787", false},
+		{"192.168.1.5:9787", false},
+		{"[fe80::1%eth0]:9787", false},
+		{"twenty.example.com:9787", false},
+		{"localhost.example.com:9787", false},
+	}
+	for _, tt := range tests {
+		if got := Loopback(tt.listen); got != tt.local {
+			t.Errorf("Loopback(%q) = %v, want %v", tt.listen, got, tt.local)
+		}
+		file := fmt.Sprintf("[install]\ndir = \"/srv/twenty\"\n\n[daemon]\nlisten = %q\n", tt.listen)
+		_, err := Parse("c.toml", []byte(file))
+		if tt.local && err != nil {
+			t.Errorf("listen %q: %v", tt.listen, err)
+		}
+		if !tt.local {
+			want := fmt.Sprintf("config: c.toml:5:1: daemon.listen: %q is reachable from other machines", tt.listen)
+			if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "allow_remote = true") {
+				t.Errorf("listen %q: error %v, want it to start with %q and name allow_remote = true", tt.listen, err, want)
+			}
+			if _, err := Parse("c.toml", []byte(file+"allow_remote = true\n")); err != nil {
+				t.Errorf("listen %q with allow_remote = true: %v", tt.listen, err)
+			}
+		}
+	}
+}
