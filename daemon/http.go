@@ -132,7 +132,7 @@ func (d *Daemon) postApprove(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, a)
 }
 
-// auth requires "Authorization: Bearer <token>" matching daemon.api_token_file:
+// auth requires "Authorization: Bearer <token>" (any case of "Bearer") matching daemon.api_token_file:
 // 403 when no token is configured, 401 when it is missing or wrong.
 func (d *Daemon) auth(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -143,14 +143,26 @@ func (d *Daemon) auth(next http.HandlerFunc) http.HandlerFunc {
 			writeJSON(w, http.StatusForbidden, apiError{"no API token configured: set daemon.api_token_file to enable POST endpoints"})
 			return
 		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) != 1 {
+		got, ok := bearer(r.Header.Get("Authorization"))
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="twenty-upgraded"`)
 			writeJSON(w, http.StatusUnauthorized, apiError{"missing or wrong bearer token"})
 			return
 		}
 		next(w, r)
 	}
+}
+
+// bearer returns the credentials of an "Authorization: Bearer <token>"
+// header. The scheme is matched case-insensitively (RFC 7235 §2.1: "bearer"
+// and "BEARER" are the same scheme); the token is compared by the caller, in
+// constant time.
+func bearer(header string) (string, bool) {
+	scheme, rest, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(rest), true
 }
 
 type apiError struct {

@@ -214,3 +214,36 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestBearerSchemeCaseInsensitive: RFC 7235 auth schemes are
+// case-insensitive, so "bearer" and "BEARER" work; the token itself is not.
+func TestBearerSchemeCaseInsensitive(t *testing.T) {
+	h := newHarness(t, withToken("s3cret"))
+	addr, _ := h.start(t)
+	for _, tt := range []struct {
+		header string
+		want   int
+	}{
+		{"Bearer s3cret", http.StatusAccepted},
+		{"bearer s3cret", http.StatusAccepted},
+		{"BEARER s3cret", http.StatusAccepted},
+		{"bEaReR  s3cret", http.StatusAccepted},
+		{"bearer S3CRET", http.StatusUnauthorized},
+		{"bearer s3cre", http.StatusUnauthorized},
+		{"Bearers3cret", http.StatusUnauthorized},
+		{"bearer", http.StatusUnauthorized},
+		{"Basic s3cret", http.StatusUnauthorized},
+		{"s3cret", http.StatusUnauthorized},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, addr+"/api/v1/check", nil)
+		req.Header.Set("Authorization", tt.header)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("Authorization: %q: %d, want %d", tt.header, resp.StatusCode, tt.want)
+		}
+	}
+}
