@@ -1,8 +1,9 @@
 # twenty-upgraded — build, test, demo, bench.
 #
 #   make demo    show the main job working (see README)
-#   make test    everything CI runs: vet, gofmt, unit tests with fuzz seed
-#                corpora, and the area checks added by mk/*.mk
+#   make test    everything CI runs: vet, gofmt, go mod tidy -diff, unit
+#                tests with fuzz seed corpora, and the area checks added by
+#                mk/*.mk
 #   make bench   benchmarks that print figures
 #   make fuzz    longer fuzzing runs (FUZZTIME=5m each)
 
@@ -25,7 +26,7 @@ BENCH_TARGETS :=
 DEMO_TARGET   := demo-plan
 CI_DEPS       :=
 
-.PHONY: all build test test-run prereqs unit vet fmt-check demo bench fuzz ci-deps clean
+.PHONY: all build test test-run prereqs unit vet fmt-check tidy-check demo bench fuzz ci-deps clean
 all: build
 
 build:
@@ -37,6 +38,12 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files -o --exclude-standard '*.go' 2>/dev/null)); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+# go.mod and go.sum are what `go mod tidy` makes: every module the code
+# imports is a direct requirement, nothing unused is left.
+tidy-check:
+	@if ! out=$$($(GO) mod tidy -diff 2>&1); then \
+	  echo "$$out"; echo "go.mod/go.sum are not tidy: run go mod tidy and commit the result"; exit 1; fi
 
 # Unit and integration tests; fuzz targets run their seed corpora here. The
 # packages that bring up Docker stacks run one at a time, after the rest:
@@ -59,7 +66,7 @@ prereqs:
 test: prereqs
 	@$(MAKE) --no-print-directory test-run
 
-test-run: vet fmt-check unit $(TEST_TARGETS)
+test-run: vet fmt-check tidy-check unit $(TEST_TARGETS)
 	@echo "make test: all passed"
 
 demo: prereqs

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 )
@@ -29,6 +31,18 @@ func (d *Daemon) server() *http.Server {
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 	}
+}
+
+// warnRemote logs, at start, that the listener is reachable from other
+// machines when daemon.allow_remote let a non-loopback daemon.listen through
+// (the config refuses it otherwise).
+func (d *Daemon) warnRemote(ln net.Listener) {
+	cfg, _ := d.config()
+	if !cfg.Daemon.AllowRemote || config.Loopback(cfg.Daemon.Listen) {
+		return
+	}
+	d.log.Warn("daemon.listen is reachable from other machines (daemon.allow_remote = true): /metrics, /-/healthy, /-/ready and GET /api/v1/* answer anyone without a token; firewall it or put a reverse proxy with TLS in front",
+		"listen", cfg.Daemon.Listen, "addr", ln.Addr().String())
 }
 
 // Handler serves /metrics, the probes and /api/v1/*.
@@ -118,7 +132,7 @@ func (d *Daemon) postApprove(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, a)
 }
 
-// auth requires "Authorization: Bearer <token>" matching daemon.api_token_file:
+// auth requires "Authorization: Bearer <token>" (any case of "Bearer") matching daemon.api_token_file:
 // 403 when no token is configured, 401 when it is missing or wrong.
 func (d *Daemon) auth(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -129,14 +143,26 @@ func (d *Daemon) auth(next http.HandlerFunc) http.HandlerFunc {
 			writeJSON(w, http.StatusForbidden, apiError{"no API token configured: set daemon.api_token_file to enable POST endpoints"})
 			return
 		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) != 1 {
+		got, ok := bearer(r.Header.Get("Authorization"))
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="twenty-upgraded"`)
 			writeJSON(w, http.StatusUnauthorized, apiError{"missing or wrong bearer token"})
 			return
 		}
 		next(w, r)
 	}
+}
+
+// bearer returns the credentials of an "Authorization: Bearer <token>"
+// header. The scheme is matched case-insensitively (RFC 7235 §2.1: "bearer"
+// and "BEARER" are the same scheme); the token is compared by the caller, in
+// constant time.
+func bearer(header string) (string, bool) {
+	scheme, rest, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(rest), true
 }
 
 type apiError struct {

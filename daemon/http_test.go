@@ -1,12 +1,15 @@
 package daemon
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
@@ -170,4 +173,77 @@ func TestStatusAndHistoryDocuments(t *testing.T) {
 		t.Errorf("history = %+v, %v", hist, err)
 	}
 	resp.Body.Close()
+}
+
+// TestRemoteListenWarned: a listener other machines can reach, allowed by
+// daemon.allow_remote, is warned about when the daemon starts; a loopback
+// one is not.
+func TestRemoteListenWarned(t *testing.T) {
+	for _, tt := range []struct {
+		listen string
+		warned bool
+	}{{"0.0.0.0:9787", true}, {":9787", true}, {"127.0.0.1:9787", false}} {
+		var logs syncBuffer
+		h := newHarness(t, func(cfg *config.Config, deps *Deps) {
+			cfg.Daemon.Listen, cfg.Daemon.AllowRemote = tt.listen, true
+			deps.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		})
+		addr, stop := h.start(t)
+		get(t, addr+"/-/healthy")
+		stop()
+		out := logs.String()
+		if got := strings.Contains(out, "level=WARN") && strings.Contains(out, "reachable from other machines"); got != tt.warned {
+			t.Errorf("listen %q: warned = %v, want %v; log:\n%s", tt.listen, got, tt.warned, out)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestBearerSchemeCaseInsensitive: RFC 7235 auth schemes are
+// case-insensitive, so "bearer" and "BEARER" work; the token itself is not.
+func TestBearerSchemeCaseInsensitive(t *testing.T) {
+	h := newHarness(t, withToken("s3cret"))
+	addr, _ := h.start(t)
+	for _, tt := range []struct {
+		header string
+		want   int
+	}{
+		{"Bearer s3cret", http.StatusAccepted},
+		{"bearer s3cret", http.StatusAccepted},
+		{"BEARER s3cret", http.StatusAccepted},
+		{"bEaReR  s3cret", http.StatusAccepted},
+		{"bearer S3CRET", http.StatusUnauthorized},
+		{"bearer s3cre", http.StatusUnauthorized},
+		{"Bearers3cret", http.StatusUnauthorized},
+		{"bearer", http.StatusUnauthorized},
+		{"Basic s3cret", http.StatusUnauthorized},
+		{"s3cret", http.StatusUnauthorized},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, addr+"/api/v1/check", nil)
+		req.Header.Set("Authorization", tt.header)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("Authorization: %q: %d, want %d", tt.header, resp.StatusCode, tt.want)
+		}
+	}
 }

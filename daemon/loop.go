@@ -25,6 +25,7 @@ func (d *Daemon) Run(ctx context.Context, ln net.Listener) error {
 	defer cancelBG()
 	var srvDone chan error
 	if ln != nil {
+		d.warnRemote(ln)
 		srv := d.server()
 		srvDone = make(chan error, 1)
 		go func() { srvDone <- srv.Serve(ln) }()

@@ -4,7 +4,7 @@
 #   make install         PREFIX=/usr/local DESTDIR= (binary, unit, man page,
 #                        tmpfiles, docs, contrib, /etc/twenty-upgraded/config.toml
 #                        unless one exists)
-#   make packaging-test  systemd-analyze verify + security (fails above 5.0),
+#   make packaging-test  systemd-analyze verify + security (fails above 2.3),
 #                        man page covers every command, package contents and
 #                        metadata, lintian, dpkg install/validate/reinstall/purge
 
@@ -14,8 +14,11 @@ PKG_VERSION  := $(shell packaging/version.sh)
 PKG_ARCH     ?= $(shell $(GO) env GOARCH)
 PREFIX       ?= /usr/local
 DESTDIR      ?=
-# Highest `systemd-analyze security` exposure the unit may have.
-MAX_EXPOSURE ?= 5.0
+# Highest `systemd-analyze security` exposure the unit may have: the figure
+# docs/install.md states (2.1, systemd 252) plus 0.2 for rounding and other
+# systemd versions' weights. A unit that loses a protection fails here; one
+# that gains one should lower both figures.
+MAX_EXPOSURE ?= 2.3
 
 .PHONY: nfpm package install packaging-test unit-check package-stage
 CI_DEPS      += nfpm

@@ -61,8 +61,24 @@ func TestRestoreRefusesWithoutYesOffTerminal(t *testing.T) {
 	if code != exitUsage || !strings.Contains(errOut.String(), "--yes") {
 		t.Errorf("exit %d, stderr %q; want 2 and a hint to pass --yes", code, errOut.String())
 	}
-	code = run(context.Background(), []string{"--config", cfgPath, "restore", "--yes", "nope"}, strings.NewReader(""), &out, &errOut)
-	if code != exitFailed || !strings.Contains(errOut.String(), "no backup set nope") {
+	errOut.Reset()
+	code = run(context.Background(), []string{"--config", cfgPath, "restore", "--yes", "20260101T030000Z-v9.9.9"}, strings.NewReader(""), &out, &errOut)
+	if code != exitFailed || !strings.Contains(errOut.String(), "no backup set 20260101T030000Z-v9.9.9") {
 		t.Errorf("exit %d, stderr %q; want 1 naming the missing set", code, errOut.String())
+	}
+}
+
+// TestRestoreMalformedID: an argument that cannot be a set ID is a usage
+// error (exit 2) that shows the form of an ID, before the config is read.
+func TestRestoreMalformedID(t *testing.T) {
+	cfgPath, _ := backupConfig(t)
+	for _, id := range []string{"../x", "nope", "..", ".", "/etc", "20260101T030000Z-v1.22.6/../x", "20260101T030000Z", "20260101T030000Z-v1.22", "20260101T030000Z-v1.22.6-", "20260101T030000Z-v1.22.6 "} {
+		for _, cfg := range []string{cfgPath, "/nonexistent/config.toml"} {
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), []string{"--config", cfg, "restore", "--yes", id}, strings.NewReader(""), &out, &errOut)
+			if code != exitUsage || !strings.Contains(errOut.String(), "is not a backup set ID") || !strings.Contains(errOut.String(), "twenty-upgraded backups") {
+				t.Errorf("restore %q (config %s): exit %d, stderr %q; want 2 and a usage message", id, cfg, code, errOut.String())
+			}
+		}
 	}
 }

@@ -57,6 +57,9 @@ func cmdCheck(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return usageErr("check takes no arguments, got %q", fs.Args())
+	}
 	rep, err := e.checkNow(ctx, "")
 	if err != nil {
 		return err

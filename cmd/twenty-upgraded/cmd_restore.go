@@ -26,6 +26,9 @@ func cmdRestore(ctx context.Context, e *env, args []string) error {
 		return usageErr("restore needs exactly one set ID (see twenty-upgraded backups)")
 	}
 	id := fs.Arg(0)
+	if err := backup.ValidID(id); err != nil {
+		return usageErr("%v", err)
+	}
 	cfg, err := e.loadConfig()
 	if err != nil {
 		return err

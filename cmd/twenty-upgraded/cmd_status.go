@@ -26,6 +26,9 @@ func cmdStatus(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return usageErr("status takes no arguments, got %q", fs.Args())
+	}
 	cfg, err := e.loadConfig()
 	if err != nil {
 		return err

@@ -18,6 +18,9 @@ func cmdValidate(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return usageErr("validate takes no arguments, got %q (the config is chosen with the global --config FILE, before the command)", fs.Args())
+	}
 	cfg, err := e.loadConfig()
 	if err != nil {
 		return err
@@ -42,6 +45,13 @@ func cmdValidate(ctx context.Context, e *env, args []string) error {
 }
 
 func cmdVersion(ctx context.Context, e *env, args []string) error {
+	fs := e.newFlags("version", "")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("version takes no arguments, got %q", fs.Args())
+	}
 	fmt.Fprintf(e.stdout, "twenty-upgraded %s\n", Version)
 	return nil
 }

@@ -82,3 +82,19 @@ func TestValidateChecksFiles(t *testing.T) {
 		t.Fatalf("missing secret: exit %d: %s", code, errOut)
 	}
 }
+
+// TestStrayArguments: every command but restore (which takes the set ID)
+// refuses positional arguments with a usage error instead of ignoring them.
+func TestStrayArguments(t *testing.T) {
+	for name := range commands() {
+		if name == "restore" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			out, errOut, code := runCLI(t, "--config", "../../twenty-upgraded.toml.example", name, "stray")
+			if code != exitUsage || !strings.Contains(errOut, name+" takes no arguments") {
+				t.Fatalf("%s stray: exit %d (want %d), stderr %q, stdout %q", name, code, exitUsage, errOut, out)
+			}
+		})
+	}
+}

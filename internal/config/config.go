@@ -1,7 +1,8 @@
 // Package config loads and checks twenty-upgraded's TOML configuration.
 //
-// Loading is strict: unknown keys are errors with their file:line:col, every
-// invalid value is reported (joined, not just the first), and every key has a
+// Loading is strict: unknown keys and values of the wrong TOML type are errors
+// with their file:line:col, every invalid value is reported (joined, not just
+// the first), and every key has a
 // default so a minimal file works. Secrets are never values in this file: the
 // GitHub token and the API token are read from files or from systemd's
 // $CREDENTIALS_DIRECTORY.
@@ -149,6 +150,7 @@ type Timeouts struct {
 type Daemon struct {
 	StateDir     string        `toml:"state_dir"`
 	Listen       string        `toml:"listen"`
+	AllowRemote  bool          `toml:"allow_remote"`   // listen may be reachable from other machines
 	LogFormat    string        `toml:"log_format"`     // text or json
 	LogLevel     string        `toml:"log_level"`      // debug, info, warn, error
 	APITokenFile string        `toml:"api_token_file"` // bearer token for POST /api/v1/*; relative = $CREDENTIALS_DIRECTORY

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -138,4 +139,112 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted config fails validation: %v", ps)
 		}
 	})
+}
+
+// TestReadSecretRefusesReadableByOthers: a token file group or others can
+// read is refused with its name, its mode and the chmod that fixes it, unless
+// it is one of systemd's credentials ($CREDENTIALS_DIRECTORY).
+func TestReadSecretRefusesReadableByOthers(t *testing.T) {
+	dir := t.TempDir()
+	c := Default()
+	c.Path = filepath.Join(dir, "config.toml")
+	t.Setenv("CREDENTIALS_DIRECTORY", "")
+	for _, mode := range []os.FileMode{0o640, 0o604, 0o644, 0o660} {
+		p := filepath.Join(dir, "token-"+mode.String())
+		if err := os.WriteFile(p, []byte("s3cret\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{p, filepath.Base(p)} { // by path and beside the config
+			tok, err := c.ReadSecret(name)
+			if err == nil {
+				t.Fatalf("mode %04o accepted (token %q)", mode, tok)
+			}
+			msg := err.Error()
+			for _, want := range []string{p, fmt.Sprintf("%04o", mode.Perm()), "chmod 600 " + p} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("mode %04o: error %q does not name %q", mode, msg, want)
+				}
+			}
+			if strings.Contains(msg, "s3cret") {
+				t.Errorf("error shows the token: %q", msg)
+			}
+		}
+	}
+	for _, mode := range []os.FileMode{0o600, 0o400} {
+		p := filepath.Join(dir, "ok-"+mode.String())
+		os.WriteFile(p, []byte("s3cret\n"), 0o600)
+		os.Chmod(p, mode)
+		if tok, err := c.ReadSecret(p); err != nil || tok != "s3cret" {
+			t.Errorf("mode %04o: ReadSecret = %q, %v", mode, tok, err)
+		}
+	}
+
+	// systemd's credentials: the folder is the service's own, whatever the
+	// file's mode; by name or by a path into it.
+	creds := filepath.Join(dir, "credentials")
+	os.Mkdir(creds, 0o700)
+	cp := filepath.Join(creds, "api-token")
+	os.WriteFile(cp, []byte("s3cret\n"), 0o644)
+	os.Chmod(cp, 0o644)
+	t.Setenv("CREDENTIALS_DIRECTORY", creds)
+	for _, name := range []string{"api-token", cp} {
+		if tok, err := c.ReadSecret(name); err != nil || tok != "s3cret" {
+			t.Errorf("credential %s: ReadSecret = %q, %v", name, tok, err)
+		}
+	}
+	// A sibling whose name starts like the folder is not inside it.
+	sib := creds + "-other"
+	os.Mkdir(sib, 0o700)
+	sp := filepath.Join(sib, "api-token")
+	os.WriteFile(sp, []byte("s3cret\n"), 0o644)
+	os.Chmod(sp, 0o644)
+	if _, err := c.ReadSecret(sp); err == nil {
+		t.Errorf("%s (beside $CREDENTIALS_DIRECTORY, mode 0644) accepted", sp)
+	}
+}
+
+// TestListenLoopbackOnly: daemon.listen must be a loopback address unless
+// daemon.allow_remote = true says otherwise; ":port" and 0.0.0.0 are every
+// interface, not loopback.
+func TestListenLoopbackOnly(t *testing.T) {
+	tests := []struct {
+		listen string
+		local  bool
+	}{
+		{"127.0.0.1:9787", true},
+		{"127.3.2.1:80", true},
+		{"[::1]:9787", true},
+		{"localhost:9787", true},
+		{"LocalHost:9787", true},
+		{"", true}, // no listener at all
+		{":8080", false},
+		{"0.0.0.0:9787", false},
+		{"[::]:9787", false},
+		{"192.168.1.5:9787", false},
+		{"[fe80::1%eth0]:9787", false},
+		{"twenty.example.com:9787", false},
+		{"localhost.example.com:9787", false},
+	}
+	for _, tt := range tests {
+		if got := Loopback(tt.listen); got != tt.local {
+			t.Errorf("Loopback(%q) = %v, want %v", tt.listen, got, tt.local)
+		}
+		file := fmt.Sprintf("[install]\ndir = \"/srv/twenty\"\n\n[daemon]\nlisten = %q\n", tt.listen)
+		_, err := Parse("c.toml", []byte(file))
+		if tt.local && err != nil {
+			t.Errorf("listen %q: %v", tt.listen, err)
+		}
+		if !tt.local {
+			want := fmt.Sprintf("config: c.toml:5:1: daemon.listen: %q is reachable from other machines", tt.listen)
+			if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "allow_remote = true") {
+				t.Errorf("listen %q: error %v, want it to start with %q and name allow_remote = true", tt.listen, err, want)
+			}
+			if _, err := Parse("c.toml", []byte(file+"allow_remote = true\n")); err != nil {
+				t.Errorf("listen %q with allow_remote = true: %v", tt.listen, err)
+			}
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -41,42 +42,72 @@ func Load(path string) (Config, error) {
 }
 
 // Parse decodes data (named path in messages) over the defaults and validates it.
+//
+// The file is read twice: first into plain maps, where every value of the
+// wrong type is found (the decoder into Config would stop at the first, with
+// a line but no column); the keys with a wrong type are then left out, so the
+// rest is still decoded and validated and every problem is reported at once.
 func Parse(path string, data []byte) (Config, error) {
-	cfg := Default()
-	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&cfg)
-	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			msg := pe.Message
-			if pe.LastKey != "" {
-				msg = fmt.Sprintf("key %q: %s", pe.LastKey, pe.Message)
-			}
-			col := pe.Position.Col
-			if col == 0 {
-				col = 1
-			}
-			return Config{}, &Error{Path: path, Problems: []string{fmt.Sprintf("%s:%d:%d: %s", path, pe.Position.Line, col, msg)}}
+	raw := map[string]any{}
+	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw); err != nil {
+		return Config{}, syntaxError(path, err)
+	}
+	pos := keyPositions(data)
+	found := typeProblems(raw, reflect.TypeOf(Config{}), "")
+	src := data
+	if len(found) > 0 {
+		var buf bytes.Buffer
+		if err := toml.NewEncoder(&buf).Encode(raw); err != nil {
+			return Config{}, problemsError(path, pos, found)
 		}
-		return Config{}, &Error{Path: path, Problems: []string{fmt.Sprintf("%s: %v", path, err)}}
+		src = buf.Bytes()
+	}
+	cfg := Default()
+	md, err := toml.NewDecoder(bytes.NewReader(src)).Decode(&cfg)
+	if err != nil {
+		if len(found) > 0 { // positions in src are not the file's
+			return Config{}, problemsError(path, pos, found)
+		}
+		return Config{}, syntaxError(path, err)
 	}
 	cfg.Path = path
-	pos := keyPositions(data)
-	var found []problem
 	for _, k := range md.Undecoded() {
 		name := k.String()
 		found = append(found, problem{name, fmt.Sprintf("unknown key %q (check the spelling against twenty-upgraded.toml.example)", name)})
 	}
 	found = append(found, cfg.validate()...)
+	if len(found) > 0 {
+		return Config{}, problemsError(path, pos, found)
+	}
+	cfg.resolvePaths()
+	return cfg, nil
+}
+
+// problemsError is the *Error for found, in file order, each at its key.
+func problemsError(path string, pos positions, found []problem) *Error {
 	sort.SliceStable(found, func(i, j int) bool { return pos.line(found[i].key) < pos.line(found[j].key) })
 	var problems []string
 	for _, p := range found {
 		problems = append(problems, fmt.Sprintf("%s:%s: %s", path, pos.at(p.key), p.msg))
 	}
-	if len(problems) > 0 {
-		return Config{}, &Error{Path: path, Problems: problems}
+	return &Error{Path: path, Problems: problems}
+}
+
+// syntaxError is the *Error for a file the TOML parser refuses.
+func syntaxError(path string, err error) *Error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		msg := pe.Message
+		if pe.LastKey != "" {
+			msg = fmt.Sprintf("key %q: %s", pe.LastKey, pe.Message)
+		}
+		col := pe.Position.Col
+		if col == 0 {
+			col = 1
+		}
+		return &Error{Path: path, Problems: []string{fmt.Sprintf("%s:%d:%d: %s", path, pe.Position.Line, col, msg)}}
 	}
-	cfg.resolvePaths()
-	return cfg, nil
+	return &Error{Path: path, Problems: []string{fmt.Sprintf("%s: %v", path, err)}}
 }
 
 // resolvePaths makes relative install paths absolute against install.dir.

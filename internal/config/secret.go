@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,16 +12,22 @@ import (
 // relative one is looked up in $CREDENTIALS_DIRECTORY (systemd LoadCredential=),
 // then beside the config file. The token is trimmed of surrounding space. The
 // error names the file, never the content.
+//
+// A file outside $CREDENTIALS_DIRECTORY that group or others may read is
+// refused: a token anyone on the machine can read is no secret. systemd's
+// credentials folder is the service's own (mode 0500, not reachable by other
+// users), so a credential's own mode does not matter.
 func (c Config) ReadSecret(name string) (string, error) {
 	if name == "" {
 		return "", nil
 	}
+	creds := os.Getenv("CREDENTIALS_DIRECTORY")
 	var candidates []string
 	if filepath.IsAbs(name) {
 		candidates = []string{name}
 	} else {
-		if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
-			candidates = append(candidates, filepath.Join(dir, name))
+		if creds != "" {
+			candidates = append(candidates, filepath.Join(creds, name))
 		}
 		if c.Path != "" {
 			candidates = append(candidates, filepath.Join(filepath.Dir(c.Path), name))
@@ -28,10 +35,13 @@ func (c Config) ReadSecret(name string) (string, error) {
 	}
 	var lastErr error
 	for _, p := range candidates {
-		b, err := os.ReadFile(p)
+		b, err := readPrivate(p, creds)
 		if err != nil {
-			lastErr = err
-			continue
+			if os.IsNotExist(err) {
+				lastErr = err
+				continue
+			}
+			return "", err
 		}
 		tok := strings.TrimSpace(string(b))
 		if tok == "" {
@@ -46,4 +56,33 @@ func (c Config) ReadSecret(name string) (string, error) {
 		lastErr = fmt.Errorf("no $CREDENTIALS_DIRECTORY and no config path to resolve it against")
 	}
 	return "", fmt.Errorf("read secret %q: %w", name, lastErr)
+}
+
+// readPrivate reads the secret file p, refusing it when its mode lets group
+// or others read it and it is not inside the credentials folder creds. The
+// mode is that of the opened file (fstat), so it cannot be swapped between
+// the check and the read.
+func readPrivate(p, creds string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 && !within(creds, p) {
+		return nil, fmt.Errorf("secret file %s has mode %04o: group or others can read it; run chmod 600 %s (or pass it as a systemd credential, LoadCredential=)", p, perm, p)
+	}
+	return io.ReadAll(f)
+}
+
+// within reports whether p lies inside the folder dir ("" is no folder).
+func within(dir, p string) bool {
+	if dir == "" {
+		return false
+	}
+	rel, err := filepath.Rel(filepath.Clean(dir), filepath.Clean(p))
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, "../") && !filepath.IsAbs(rel)
 }

@@ -210,6 +210,9 @@ func (c *Config) validate() []problem {
 	if d.Listen != "" {
 		if _, _, err := net.SplitHostPort(d.Listen); err != nil {
 			add("daemon.listen", "%q is not host:port (\"\" turns the HTTP listener off)", d.Listen)
+		} else if !d.AllowRemote && !Loopback(d.Listen) {
+			add("daemon.listen", "%q is reachable from other machines, and /metrics and /api/v1/status answer anyone without a token: "+
+				"listen on 127.0.0.1:PORT (scrape through a reverse proxy), or set daemon.allow_remote = true and firewall it", d.Listen)
 		}
 	}
 	oneOf("daemon.log_format", d.LogFormat, "text", "json")
@@ -221,6 +224,25 @@ func (c *Config) validate() []problem {
 
 	sortProblems(ps)
 	return ps
+}
+
+// Loopback reports whether the listen address host:port only accepts
+// connections from this machine: a host in 127.0.0.0/8, ::1 or "localhost".
+// An empty host (":9787"), 0.0.0.0 and :: are every interface; any other name
+// may resolve anywhere. "" (no listener) counts as loopback.
+func Loopback(listen string) bool {
+	if listen == "" {
+		return true
+	}
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // sortProblems orders by key so messages are stable (maps above iterate randomly).

@@ -3,6 +3,8 @@
 #  - .deb contents (dpkg-deb -c) and metadata (dpkg-deb -I: conffiles,
 #    Recommends), lintian errors when lintian is installed;
 #  - .rpm contents, config files and scriptlets when rpm is installed;
+#  - the licence: LICENSE is Apache-2.0, the .deb's copyright and the .rpm's
+#    License say so;
 #  - as root with dpkg: install the .deb on this machine, run `version` and
 #    `validate`, keep an edited conffile across a reinstall and an upgrade,
 #    purge, and check the machine is as before (backups untouched).
@@ -84,9 +86,33 @@ check_rpm() {
 	echo "package-test: rpm contents, config and scriptlets ok"
 }
 
+# The licence: LICENSE is the Apache License 2.0 (the appendix's copyright
+# line filled in), and both packages say so.
+check_license() {
+	[ -f LICENSE ] || fail "no LICENSE at the repository's root"
+	grep -qx '   Copyright 2026 The twenty-upgraded Authors' LICENSE || fail "LICENSE lacks its copyright line"
+	if [ -f /usr/share/common-licenses/Apache-2.0 ]; then
+		t=$(mktemp -d)
+		grep -v '^   Copyright ' LICENSE | sed '/./,$!d' >"$t/ours"
+		grep -v '^   Copyright ' /usr/share/common-licenses/Apache-2.0 | sed '/./,$!d' >"$t/apache"
+		cmp -s "$t/ours" "$t/apache" || { rm -rf "$t"; fail "LICENSE is not the Apache License 2.0 text"; }
+		rm -rf "$t"
+	fi
+	copyright=$(dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/share/doc/twenty-upgraded/copyright)
+	echo "$copyright" | grep -qx 'License: Apache-2.0' || fail "the .deb's copyright file does not say License: Apache-2.0"
+	if command -v rpm >/dev/null 2>&1; then
+		l=$(rpm -qp --qf '%{LICENSE}' "$rpmf" 2>/dev/null)
+		[ "$l" = "Apache-2.0" ] || fail "the .rpm's License is $l, not Apache-2.0"
+		rpm -qlp "$rpmf" 2>/dev/null | grep -qx /usr/share/licenses/twenty-upgraded/LICENSE ||
+			fail "the .rpm does not ship /usr/share/licenses/twenty-upgraded/LICENSE"
+	fi
+	echo "package-test: licence Apache-2.0 in LICENSE and both packages"
+}
+
 check_deb_static
 check_lintian
 check_rpm
+check_license
 
 if [ "$(id -u)" -ne 0 ]; then skip "install test needs root (dpkg -i)"; exit 0; fi
 command -v dpkg >/dev/null 2>&1 || { skip "no dpkg on this machine"; exit 0; }

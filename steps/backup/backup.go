@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -152,6 +153,20 @@ func (m *Manager) List() ([]Set, error) {
 	}
 	sort.Slice(sets, func(i, j int) bool { return sets[i].ID > sets[j].ID })
 	return sets, nil
+}
+
+// idPattern is the form newID gives a set: its UTC time, the Twenty version
+// ("unknown" when it was not known) and a -N suffix when the name was taken.
+var idPattern = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z-(v[0-9]+\.[0-9]+\.[0-9]+|unknown)(-[0-9]+)?$`)
+
+// ValidID says whether id has the form of a set ID, without looking for the
+// set: the CLI turns anything else into a usage error before it reads the
+// config or touches the backup folder.
+func ValidID(id string) error {
+	if !idPattern.MatchString(id) {
+		return fmt.Errorf("%q is not a backup set ID: IDs look like 20261127T031500Z-v1.22.6 (run twenty-upgraded backups to list them)", id)
+	}
+	return nil
 }
 
 // Get reads one set's manifest.

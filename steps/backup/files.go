@@ -9,8 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // archiveTree writes root's whole tree to w as a tar stream: exact names,
@@ -130,6 +133,9 @@ func restoreTree(root string, r io.Reader) error {
 		if err != nil {
 			return err
 		}
+		if err := noSymlinkBetween(root, path); err != nil {
+			return fmt.Errorf("restore %s: %w", hdr.Name, err)
+		}
 		if err := extract(tr, hdr, path); err != nil {
 			return fmt.Errorf("restore %s: %w", hdr.Name, err)
 		}
@@ -140,7 +146,7 @@ func restoreTree(root string, r io.Reader) error {
 	sort.Slice(dirs, func(i, j int) bool { return len(dirs[i].Name) > len(dirs[j].Name) })
 	for _, hdr := range dirs {
 		path, _ := safeJoin(root, hdr.Name)
-		if err := os.Chtimes(path, hdr.AccessTime, hdr.ModTime); err != nil {
+		if err := setTimes(path, hdr); err != nil {
 			return err
 		}
 	}
@@ -156,6 +162,40 @@ func safeJoin(root, name string) (string, error) {
 	return filepath.Join(root, filepath.Clean("/"+name)), nil
 }
 
+// errSymlink is a symbolic link where the restore was about to write.
+var errSymlink = errors.New("is a symbolic link, not followed by the restore (was it planted there after the folder was cleared?)")
+
+// noSymlinkBetween refuses a path whose folders below root include a
+// symbolic link: an archive entry "d" -> /etc followed by "d/passwd" (or a
+// link planted while the restore runs) would otherwise write outside root.
+// Our archives never hold a file below a symlink (the walk does not follow
+// them), so this refuses nothing a backup made.
+func noSymlinkBetween(root, path string) error {
+	rel, err := filepath.Rel(root, filepath.Dir(path))
+	if err != nil || rel == "." {
+		return err
+	}
+	dir := root
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		dir = filepath.Join(dir, part)
+		info, err := os.Lstat(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // created below by MkdirAll, as a real folder
+		}
+		if err != nil {
+			return err
+		}
+		if info.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s %w", dir, errSymlink)
+		}
+	}
+	return nil
+}
+
+// extract creates one archive entry at path. It never follows a symbolic
+// link at path: files are opened with O_NOFOLLOW and their owner, mode and
+// times set through the open file or without following; a folder's path
+// must not be a link either.
 func extract(tr *tar.Reader, hdr *tar.Header, path string) error {
 	mode := fs.FileMode(hdr.Mode) & fs.ModePerm
 	for bit, m := range map[int64]fs.FileMode{0o4000: fs.ModeSetuid, 0o2000: fs.ModeSetgid, 0o1000: fs.ModeSticky} {
@@ -165,36 +205,64 @@ func extract(tr *tar.Reader, hdr *tar.Header, path string) error {
 	}
 	switch hdr.Typeflag {
 	case tar.TypeDir:
+		if info, err := os.Lstat(path); err == nil && info.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s %w", path, errSymlink)
+		}
 		if err := os.MkdirAll(path, 0o700); err != nil {
 			return err
 		}
+		if err := os.Lchown(path, hdr.Uid, hdr.Gid); err != nil && os.Geteuid() == 0 {
+			return err
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			return err
+		}
+		return setTimes(path, hdr)
 	case tar.TypeSymlink:
 		if err := os.Symlink(hdr.Linkname, path); err != nil {
 			return err
 		}
 		return os.Lchown(path, hdr.Uid, hdr.Gid)
 	case tar.TypeReg:
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
+		if errors.Is(err, syscall.ELOOP) {
+			return fmt.Errorf("%s %w", path, errSymlink)
+		}
 		if err != nil {
 			return err
 		}
+		defer f.Close()
 		if _, err := io.Copy(f, tr); err != nil {
-			f.Close()
 			return err
 		}
-		if err := f.Close(); err != nil {
+		if err := f.Chown(hdr.Uid, hdr.Gid); err != nil && os.Geteuid() == 0 {
 			return err
 		}
-	default:
-		return nil
+		if err := f.Chmod(mode); err != nil {
+			return err
+		}
+		if err := setTimes(path, hdr); err != nil {
+			return err
+		}
+		return f.Close()
 	}
-	if err := os.Lchown(path, hdr.Uid, hdr.Gid); err != nil && os.Geteuid() == 0 {
-		return err
+	return nil
+}
+
+// setTimes sets path's access and modification times without following a
+// symbolic link (utimensat AT_SYMLINK_NOFOLLOW).
+func setTimes(path string, hdr *tar.Header) error {
+	ts := make([]unix.Timespec, 2)
+	for i, t := range []time.Time{hdr.AccessTime, hdr.ModTime} {
+		ts[i] = unix.NsecToTimespec(t.UnixNano())
+		if t.IsZero() { // left as it is, like os.Chtimes
+			ts[i] = unix.Timespec{Nsec: unix.UTIME_OMIT}
+		}
 	}
-	if err := os.Chmod(path, mode); err != nil {
-		return err
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, path, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return &fs.PathError{Op: "utimensat", Path: path, Err: err}
 	}
-	return os.Chtimes(path, hdr.AccessTime, hdr.ModTime)
+	return nil
 }
 
 // treeSize is the total size of the regular files under root.

@@ -195,3 +195,20 @@ func TestHumanBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestValidID: the IDs newID makes are valid; nothing else is.
+func TestValidID(t *testing.T) {
+	m := &Manager{cfg: config.Config{Backup: config.Backup{Dir: t.TempDir()}}}
+	at := time.Date(2026, 11, 27, 3, 15, 0, 0, time.UTC)
+	id := m.newID(at, version.MustParse("v1.22.6"))
+	for _, ok := range []string{id, m.newID(at, version.V{}), id + "-2", id + "-13"} {
+		if err := ValidID(ok); err != nil {
+			t.Errorf("ValidID(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "../x", "nope", ".", "..", id + "/..", "/" + id, id + "-", id + "-x", "20261127T031500Z", "20261127T031500Z-1.22.6", "20261127T0315Z-v1.22.6", "x" + id} {
+		if err := ValidID(bad); err == nil {
+			t.Errorf("ValidID(%q) = nil, want an error", bad)
+		}
+	}
+}
