@@ -89,6 +89,9 @@ type Options struct {
 	DryRun    bool
 	DryRunOut io.Writer
 	Trigger   string // "daemon" or "cli"
+	// Forced lists the policy rules (daemon/policy codes) `upgrade --to …
+	// --force` overrode for this target; the history entry records them.
+	Forced []string
 	// Inject is fault injection for tests (see inject.go): step → "fail",
 	// "hang", "hang_after", "fail_rollback" or "hang_rollback" ("+" joins several).
 	Inject map[string]string
