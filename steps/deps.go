@@ -89,6 +89,10 @@ type Options struct {
 	DryRun    bool
 	DryRunOut io.Writer
 	Trigger   string // "daemon" or "cli"
+	// Held, in a dry run, is why the caller would not start the real run
+	// (policy, window, approval): the dry run says so and ends held. Without
+	// it the dry run checks bad-versions itself.
+	Held error
 	// Forced lists the policy rules (daemon/policy codes) `upgrade --to …
 	// --force` overrode for this target; the history entry records them.
 	Forced []string

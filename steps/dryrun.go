@@ -24,7 +24,8 @@ import (
 // for real so the plan shows real image IDs and real gate answers; every
 // other command, file write, backup and the gate are printed, not done.
 // Nothing is written to the journal. A target the real run would hold
-// (bad-versions, a gate) is said, and the dry run exits held too.
+// (Options.Held from the caller: policy, window, approval; bad-versions; a
+// gate) is said, and the dry run exits held too.
 func (e *Engine) dryRun(ctx context.Context, txn *state.Txn, in *install.Install, opt Options) error {
 	out := opt.DryRunOut
 	if out == nil {
@@ -32,9 +33,15 @@ func (e *Engine) dryRun(ctx context.Context, txn *state.Txn, in *install.Install
 	}
 	fmt.Fprintf(out, "dry run: %s upgrade %s → %s; nothing is changed\n", txn.Mode, txn.From, txn.To)
 	describeInstall(out, in, e.cfg)
-	held := e.notBad(txn.To)
+	held := opt.Held
+	if held == nil {
+		held = e.notBad(txn.To)
+	}
 	if held != nil {
 		fmt.Fprintf(out, "HELD: a real run would not start: %v\n", held)
+	}
+	if f := txn.Facts[FactForced]; f != "" {
+		fmt.Fprintf(out, "--force overrides the policy's %s\n", strings.ReplaceAll(f, ",", ", "))
 	}
 	p := buildPlan(txn.Mode)
 	u := &Upgrade{Cfg: e.cfg, From: txn.From, To: txn.To, In: in, Runner: &dryRunner{real: e.runner, out: out},

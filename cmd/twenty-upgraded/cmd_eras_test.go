@@ -430,7 +430,7 @@ func TestErasUpgradeDryRun(t *testing.T) {
 				tc = eraCases[0]
 			}
 			dir, cfg := eraInstall(t, tc.era, tc.edits, tc.appVersion, d.backup)
-			out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", d.to, "--dry-run")
+			out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", d.to, "--dry-run", "--yes")
 			if code != d.code {
 				t.Fatalf("exit %d, want %d\n%s%s", code, d.code, out, errOut)
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -68,13 +69,7 @@ func runUpgrade(ctx context.Context, e *env, o upgradeOptions) error {
 	}
 	eng := newEngine(e, cfg, store)
 	if o.dryRun {
-		if target.IsZero() {
-			if target, err = e.plannedTarget(ctx, o); err != nil {
-				return err
-			}
-		}
-		_, err := eng.Upgrade(ctx, target, steps.Options{DryRun: true, DryRunOut: e.stdout, Trigger: "cli"})
-		return err
+		return dryRun(ctx, e, cfg, store, eng, target, o)
 	}
 	what := "upgrade"
 	if !target.IsZero() {
@@ -111,6 +106,38 @@ func runUpgrade(ctx context.Context, e *env, o upgradeOptions) error {
 	if en.ID != "" {
 		fmt.Fprintln(e.stdout, describe(en))
 	}
+	return err
+}
+
+// dryRun prints the plan of target after the checks a real run makes
+// before it starts (the policy for --to, the window and approval without
+// --yes): a check that would hold the real run is said in the plan, and the
+// dry run exits held (4) as the real run would.
+func dryRun(ctx context.Context, e *env, cfg config.Config, store *state.Store, eng *steps.Engine, target version.V, o upgradeOptions) error {
+	var holds []error
+	hold := func(err error) error {
+		if errors.Is(err, outcome.ErrHeld) {
+			holds = append(holds, err)
+			return nil
+		}
+		return err
+	}
+	var forced []string
+	var err error
+	if target.IsZero() {
+		if target, err = e.plannedTarget(ctx, o); err != nil {
+			return err // held: no target, so no plan to show
+		}
+	} else if forced, err = e.judgeTarget(ctx, cfg, store, target, o); hold(err) != nil {
+		return err
+	}
+	if !o.yes {
+		if err := hold(inWindow(e, cfg, store)); err != nil {
+			return err
+		}
+	}
+	_, err = eng.Upgrade(ctx, target, steps.Options{DryRun: true, DryRunOut: e.stdout, Trigger: "cli", Forced: forced,
+		Held: errors.Join(holds...)})
 	return err
 }
 

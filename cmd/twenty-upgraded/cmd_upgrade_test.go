@@ -231,7 +231,7 @@ func argvLog(t *testing.T, dir string) string {
 
 func TestUpgradeDryRun(t *testing.T) {
 	dir, cfg := fakeInstall(t, "compose", "")
-	out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.1.0", "--dry-run")
+	out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.1.0", "--dry-run", "--yes")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
@@ -522,4 +522,62 @@ func TestUpgradeYesApproves(t *testing.T) {
 	if w := loadWorld(dir); w.Running != "v2.43.1" {
 		t.Errorf("running %s", w.Running)
 	}
+}
+
+// TestDryRunSaysHeld (issue 14 §3): the dry run makes the checks the real
+// run makes before it starts; where the real run would be held it still
+// prints the plan, says the real run would be held and why, and exits 4.
+func TestDryRunSaysHeld(t *testing.T) {
+	for _, tc := range []struct {
+		name, extra string
+		args        []string
+		bad         string
+		want        []string
+	}{
+		{"in bad-versions", "", []string{"--to", "v1.20.3", "--yes"}, "v1.20.3", []string{
+			"HELD: a real run would not start: held: --to v1.20.3 is refused by the policy",
+			"failed_here (", "failed here before: rolled back", "--force does not override failed_here",
+		}},
+		{"skipped", "skip = [\"v1.20.3\"]\n", []string{"--to", "v1.20.3", "--yes"}, "", []string{
+			"HELD: a real run would not start: held: --to v1.20.3 is refused by the policy", "skipped (release.skip)",
+		}},
+		{"beyond the next hop", "", []string{"--to", "v1.22.6", "--yes"}, "", []string{
+			"HELD: a real run would not start", "v1.20.3 comes first", "run first: twenty-upgraded --config CONFIG upgrade --to v1.20.3 --yes",
+		}},
+		{"awaiting approval", "[window]\nrequire_approval = true\n", []string{"--to", "v1.20.3"}, "", []string{
+			"HELD: a real run would not start: held: window.require_approval is set: approve with upgrade --yes",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, cfg := fakeInstallAt(t, "compose", "", "v1.19.0", issue14Releases)
+			appendFile(t, cfg, tc.extra)
+			if tc.bad != "" {
+				st, _ := state.Open(filepath.Join(dir, "state"))
+				must(t, st.MarkBad(version.MustParse(tc.bad), "rolled back"))
+			}
+			out, errOut, code := runCLI(t, append([]string{"--config", cfg, "upgrade", "--dry-run"}, tc.args...)...)
+			if code != exitHeld {
+				t.Fatalf("exit %d, want 4 (held, as the real run)\n%s%s", code, out, errOut)
+			}
+			for _, w := range append(tc.want, "dry run: compose upgrade v1.19.0 → ", "8. commit") {
+				if w = strings.ReplaceAll(w, "CONFIG", cfg); !strings.Contains(out, w) {
+					t.Errorf("dry run lacks %q:\n%s", w, out)
+				}
+			}
+			if !strings.Contains(errOut, "dry run: the real run would be held") {
+				t.Errorf("stderr: %s", errOut)
+			}
+			if log := argvLog(t, dir); strings.Contains(log, " pull ") {
+				t.Errorf("dry run pulled:\n%s", log)
+			}
+		})
+	}
+	t.Run("what --force overrides", func(t *testing.T) {
+		_, cfg := fakeInstallAt(t, "compose", "", "v1.19.0", issue14Releases)
+		out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--dry-run", "--to", "v1.22.6", "--yes", "--force")
+		if code != 0 || !strings.Contains(out, "--force: installing v1.22.6 although the policy refuses it; overriding:\n  not_next_hop") ||
+			!strings.Contains(out, "--force overrides the policy's not_next_hop") || strings.Contains(out, "HELD") {
+			t.Errorf("exit %d\n%s%s", code, out, errOut)
+		}
+	})
 }
