@@ -29,6 +29,7 @@ type (
 	BackupMeta     = backup.Meta
 	BackupSet      = backup.Set
 	RestoreOptions = backup.RestoreOptions
+	BackupAction   = backup.Action
 )
 
 // Backups is what the engine needs from the backup manager; *backup.Manager
@@ -38,8 +39,9 @@ type Backups interface {
 	Restore(ctx context.Context, id string, o RestoreOptions) error
 	Prune(protect ...string) ([]string, error)
 	CheckSpace(ctx context.Context) error
-	// Describe lists, for the dry run, the commands a backup of in runs.
-	Describe(in *install.Install) []string
+	// Describe lists, for the dry run, what a backup of in does: each
+	// command with the file it writes, or the work in words. It only reads.
+	Describe(ctx context.Context, in *install.Install) []BackupAction
 }
 
 // Gate waits until Twenty is really up on want, or fails naming each failing

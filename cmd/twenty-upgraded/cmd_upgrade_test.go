@@ -581,3 +581,43 @@ func TestDryRunSaysHeld(t *testing.T) {
 		}
 	})
 }
+
+// TestDryRunShowsBackupCommands (issue 14 §3): the backup step shows its
+// commands like every other step: the exact pg_dump argv of each database
+// on the server and the file it writes, then the files archive and copies.
+func TestDryRunShowsBackupCommands(t *testing.T) {
+	for _, mode := range []string{"compose", "source"} {
+		t.Run(mode, func(t *testing.T) {
+			dir, cfg := fakeInstall(t, mode, "")
+			b, err := os.ReadFile(cfg)
+			must(t, err)
+			must(t, os.WriteFile(cfg, []byte(strings.Replace(string(b), "files = \"none\"\n", "", 1)), 0o600)) // the default location
+			files := "the volume twenty_server-local-data > files.tar   (read from its host folder " + filepath.Join(dir, "volumes", "twenty_server-local-data")
+			if mode == "source" {
+				files = filepath.Join(dir, "packages", "twenty-server", ".local-storage")
+				must(t, os.MkdirAll(files, 0o700))
+				files += " > files.tar   (by twenty-upgraded itself"
+			}
+			out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.1.0", "--dry-run", "--yes")
+			if code != 0 {
+				t.Fatalf("exit %d\n%s%s", code, out, errOut)
+			}
+			compose := "docker compose --project-name twenty --project-directory " + dir
+			for _, w := range []string{
+				"  backup of v1.0.0 into a new set in " + filepath.Join(dir, "backups") + ":\n",
+				"  run:  " + compose + " exec -T db pg_dump -U postgres -d default --format=custom --compress=0 > db-default.dump   (in " + dir + ")\n",
+				"  run:  " + compose + " exec -T db pg_dumpall -U postgres --globals-only > globals.sql   (in " + dir + ")\n",
+				"  do:   tar of " + files,
+				"  do:   copy " + filepath.Join(dir, ".env") + " > env\n",
+				"  do:   verify the set (backup.verify = none)\n",
+			} {
+				if !strings.Contains(out, w) {
+					t.Errorf("dry run lacks %q:\n%s", w, out)
+				}
+			}
+			if log := argvLog(t, dir); strings.Contains(log, "pg_dump ") || strings.Contains(log, "pg_dumpall ") {
+				t.Errorf("dry run dumped:\n%s", log)
+			}
+		})
+	}
+}
