@@ -82,7 +82,11 @@ func (e *Engine) Upgrade(ctx context.Context, to version.V, opt Options) (state.
 		return state.Entry{}, err
 	}
 	now := e.now().UTC()
-	txn := &state.Txn{ID: now.Format("20060102T150405Z") + "-" + to.String(), Mode: e.cfg.Install.Mode,
+	id, err := e.uniqueID(now.Format("20060102T150405Z") + "-" + to.String())
+	if err != nil {
+		e.log.Warn("history unreadable: the new transaction ID is not checked against it", "err", err, "upgrade_id", id)
+	}
+	txn := &state.Txn{ID: id, Mode: e.cfg.Install.Mode,
 		From: from, To: to, Phase: state.PhaseForward, StartedAt: now, Facts: map[string]string{}}
 	if opt.Trigger != "" {
 		txn.Facts[FactTrigger] = opt.Trigger

@@ -80,13 +80,7 @@ func runUpgrade(ctx context.Context, e *env, o upgradeOptions) error {
 		return err
 	}
 	defer lock.Unlock()
-	if resumed, en, err := eng.Resume(ctx); resumed {
-		fmt.Fprintf(e.stdout, "an interrupted transaction was open and has been resumed first: %s\n", describe(en))
-		if err != nil {
-			return err
-		}
-		return fmt.Errorf("%w: run the upgrade again now that the interrupted transaction is closed", outcome.ErrHeld)
-	} else if err != nil {
+	if err := resumeFirst(ctx, e, eng); err != nil {
 		return err
 	}
 	var forced []string
@@ -107,6 +101,35 @@ func runUpgrade(ctx context.Context, e *env, o upgradeOptions) error {
 		fmt.Fprintln(e.stdout, describe(en))
 	}
 	return err
+}
+
+// resumeFirst resumes an interrupted transaction before the requested
+// upgrade. One that had changed nothing is closed (recorded as failed) and
+// the upgrade goes on. One the resume rolled back stops the command with
+// the rollback's error (exit 3), saying what was rolled back and that
+// nothing was done for this upgrade yet; one it finished (committed)
+// stops it held (exit 4), since the installed version changed.
+func resumeFirst(ctx context.Context, e *env, eng *steps.Engine) error {
+	resumed, en, err := eng.Resume(ctx)
+	if !resumed {
+		return err
+	}
+	switch {
+	case errors.Is(err, steps.ErrNothingChanged):
+		fmt.Fprintf(e.stdout, "an interrupted transaction was open: %s; it had changed nothing (Twenty was never stopped) and is closed; going on with this upgrade\n", describe(en))
+		e.logger.Info("interrupted transaction closed: it had changed nothing", "upgrade_id", en.ID, "err", err)
+		return nil
+	case errors.Is(err, outcome.ErrRolledBack):
+		fmt.Fprintf(e.stdout, "an interrupted transaction was open and has been resumed first: %s\n", describe(en))
+		return fmt.Errorf("the interrupted transaction %s (%s → %s) was resumed first and rolled back, so %s runs again; nothing was done for this upgrade: run it again: %w",
+			en.ID, en.From, en.To, en.From, err)
+	case err != nil:
+		fmt.Fprintf(e.stdout, "an interrupted transaction was open and has been resumed first: %s\n", describe(en))
+		return err
+	}
+	fmt.Fprintf(e.stdout, "an interrupted transaction was open and has been resumed first: %s\n", describe(en))
+	return fmt.Errorf("%w: the interrupted transaction %s (%s → %s) was finished first (%s), so the installed version changed; nothing was done for this upgrade: run it again",
+		outcome.ErrHeld, en.ID, en.From, en.To, orDash(en.Result))
 }
 
 // dryRun prints the plan of target after the checks a real run makes

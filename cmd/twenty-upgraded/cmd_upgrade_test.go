@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,9 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
+	"github.com/twenty-upgraded/twenty-upgraded/steps"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/envfile"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/install/installtest"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
@@ -620,4 +624,85 @@ func TestDryRunShowsBackupCommands(t *testing.T) {
 			}
 		})
 	}
+}
+
+// interrupt runs `upgrade --to v1.1.0 --yes` and cancels it (as SIGTERM or
+// Ctrl-C would) once it reaches hang:step: the transaction stays open in
+// state.json, exactly like a crash there.
+func interrupt(t *testing.T, cfg, step string) {
+	t.Helper()
+	ready := filepath.Join(t.TempDir(), "ready")
+	t.Setenv(steps.EnvTesting, "1")
+	t.Setenv(steps.EnvInject, "hang:"+step)
+	t.Setenv(steps.EnvInjectReady, ready)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for {
+			if _, err := os.Stat(ready); err == nil {
+				cancel()
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	var out, errb bytes.Buffer
+	if code := run(ctx, []string{"--config", cfg, "upgrade", "--to", "v1.1.0", "--yes"}, strings.NewReader(""), &out, &errb); code != exitFailed ||
+		!strings.Contains(errb.String(), "stays open at step "+step) {
+		t.Fatalf("interrupted upgrade: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	t.Setenv(steps.EnvInject, "")
+}
+
+// TestUpgradeAfterResume (issue 14 §3): an interrupted transaction that had
+// changed nothing is closed and the requested upgrade goes on; one the
+// resume rolls back still stops, saying what it rolled back (exit 3).
+func TestUpgradeAfterResume(t *testing.T) {
+	t.Run("nothing had changed", func(t *testing.T) {
+		dir, cfg := fakeInstall(t, "compose", "")
+		interrupt(t, cfg, "pull")
+		out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.1.0", "--yes")
+		if code != 0 {
+			t.Fatalf("exit %d, want 0 (go on)\n%s%s", code, out, errOut)
+		}
+		if !strings.Contains(out, "v1.0.0 → v1.1.0: failed in") ||
+			!strings.Contains(out, "it had changed nothing (Twenty was never stopped) and is closed; going on with this upgrade") ||
+			!strings.Contains(out, "v1.0.0 → v1.1.0: success") {
+			t.Errorf("stdout:\n%s", out)
+		}
+		if w := loadWorld(dir); w.Running != "v1.1.0" {
+			t.Errorf("running %s", w.Running)
+		}
+		st, _ := state.Open(filepath.Join(dir, "state"))
+		if h, _ := st.History(); len(h) != 2 || h[0].Result != state.ResultFailed || h[1].Result != state.ResultSuccess {
+			t.Errorf("history %+v", h)
+		}
+	})
+	t.Run("the resume rolled back", func(t *testing.T) {
+		dir, cfg := fakeInstall(t, "compose", "")
+		interrupt(t, cfg, "backup") // after stop: Twenty is down
+		before := len(argvLog(t, dir))
+		out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.1.0", "--yes")
+		if code != exitRolledBack {
+			t.Fatalf("exit %d, want 3\n%s%s", code, out, errOut)
+		}
+		if !strings.Contains(out, "v1.0.0 → v1.1.0: rolled_back") ||
+			!strings.Contains(errOut, "was resumed first and rolled back, so v1.0.0 runs again; nothing was done for this upgrade: run it again") {
+			t.Errorf("stdout:\n%s\nstderr:\n%s", out, errOut)
+		}
+		if w := loadWorld(dir); w.Running != "v1.0.0" {
+			t.Errorf("running %s", w.Running)
+		}
+		if log := argvLog(t, dir)[before:]; strings.Contains(log, " pull ") {
+			t.Errorf("the upgrade went on after a rollback:\n%s", log)
+		}
+		st, _ := state.Open(filepath.Join(dir, "state"))
+		if h, _ := st.History(); len(h) != 1 || h[0].Result != state.ResultRolledBack {
+			t.Errorf("history %+v", h)
+		}
+	})
 }
