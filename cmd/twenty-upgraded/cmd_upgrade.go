@@ -34,7 +34,7 @@ func cmdUpgrade(ctx context.Context, e *env, args []string) error {
 	var o upgradeOptions
 	fs.StringVar(&o.to, "to", "", "target `version` vX.Y.Z: must be the next hop the policy allows (default: the next target `check` plans)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "print every step and command a real run would execute; change nothing")
-	fs.BoolVar(&o.yes, "yes", false, "run now: skip the maintenance window and the approval (release.track)")
+	fs.BoolVar(&o.yes, "yes", false, "run now: skip the maintenance window and approve (window.require_approval, and release.track for the step size)")
 	fs.BoolVar(&o.force, "force", false, "with --to: install the target although the policy refuses it (release.skip, constraint, min_age, track,\n"+
 		"the sequential path, a version the source does not list), saying each rule it overrides; never overrides\n"+
 		"bad-versions, a release this install cannot take, or the preflight's checks")
