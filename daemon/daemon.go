@@ -72,7 +72,7 @@ type Observer interface {
 	Finished(e state.Entry)
 }
 
-// Window is the maintenance window (daemon/window implements it).
+// Window is the maintenance window (internal/window implements it).
 type Window interface {
 	Open(t time.Time) (bool, time.Time)
 	Next(t time.Time) time.Time

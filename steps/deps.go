@@ -29,6 +29,7 @@ type (
 	BackupMeta     = backup.Meta
 	BackupSet      = backup.Set
 	RestoreOptions = backup.RestoreOptions
+	BackupAction   = backup.Action
 )
 
 // Backups is what the engine needs from the backup manager; *backup.Manager
@@ -38,8 +39,9 @@ type Backups interface {
 	Restore(ctx context.Context, id string, o RestoreOptions) error
 	Prune(protect ...string) ([]string, error)
 	CheckSpace(ctx context.Context) error
-	// Describe lists, for the dry run, the commands a backup of in runs.
-	Describe(in *install.Install) []string
+	// Describe lists, for the dry run, what a backup of in does: each
+	// command with the file it writes, or the work in words. It only reads.
+	Describe(ctx context.Context, in *install.Install) []BackupAction
 }
 
 // Gate waits until Twenty is really up on want, or fails naming each failing
@@ -89,6 +91,13 @@ type Options struct {
 	DryRun    bool
 	DryRunOut io.Writer
 	Trigger   string // "daemon" or "cli"
+	// Held, in a dry run, is why the caller would not start the real run
+	// (policy, window, approval): the dry run says so and ends held. Without
+	// it the dry run checks bad-versions itself.
+	Held error
+	// Forced lists the policy rules (daemon/policy codes) `upgrade --to …
+	// --force` overrode for this target; the history entry records them.
+	Forced []string
 	// Inject is fault injection for tests (see inject.go): step → "fail",
 	// "hang", "hang_after", "fail_rollback" or "hang_rollback" ("+" joins several).
 	Inject map[string]string

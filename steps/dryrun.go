@@ -24,7 +24,8 @@ import (
 // for real so the plan shows real image IDs and real gate answers; every
 // other command, file write, backup and the gate are printed, not done.
 // Nothing is written to the journal. A target the real run would hold
-// (bad-versions, a gate) is said, and the dry run exits held too.
+// (Options.Held from the caller: policy, window, approval; bad-versions; a
+// gate) is said, and the dry run exits held too.
 func (e *Engine) dryRun(ctx context.Context, txn *state.Txn, in *install.Install, opt Options) error {
 	out := opt.DryRunOut
 	if out == nil {
@@ -32,13 +33,19 @@ func (e *Engine) dryRun(ctx context.Context, txn *state.Txn, in *install.Install
 	}
 	fmt.Fprintf(out, "dry run: %s upgrade %s → %s; nothing is changed\n", txn.Mode, txn.From, txn.To)
 	describeInstall(out, in, e.cfg)
-	held := e.notBad(txn.To)
+	held := opt.Held
+	if held == nil {
+		held = e.notBad(txn.To)
+	}
 	if held != nil {
 		fmt.Fprintf(out, "HELD: a real run would not start: %v\n", held)
 	}
+	if f := txn.Facts[FactForced]; f != "" {
+		fmt.Fprintf(out, "--force overrides the policy's %s\n", strings.ReplaceAll(f, ",", ", "))
+	}
 	p := buildPlan(txn.Mode)
 	u := &Upgrade{Cfg: e.cfg, From: txn.From, To: txn.To, In: in, Runner: &dryRunner{real: e.runner, out: out},
-		Backups: dryBackups{real: e.backups, in: in, out: out}, Gate: dryGate{cfg: e.cfg, in: in, out: out}, Log: e.log,
+		Backups: dryBackups{real: e.backups, in: in, dir: e.cfg.Backup.Dir, out: out}, Gate: dryGate{cfg: e.cfg, in: in, out: out}, Log: e.log,
 		HTTP: e.http, Now: e.now, Txn: txn, DryRun: true, Out: out}
 	failed := 0
 	for i, s := range p.steps {
@@ -97,19 +104,29 @@ type dryRunner struct {
 }
 
 func (d *dryRunner) Run(ctx context.Context, c proc.Cmd) (proc.Result, error) {
-	line := c.String()
-	if len(c.Env) > 0 {
-		line = strings.Join(c.Env, " ") + " " + line
-	}
-	if c.Dir != "" {
-		line += "   (in " + c.Dir + ")"
-	}
+	line := cmdLine(c, "")
 	if isRead(c.Argv) {
 		fmt.Fprintf(d.out, "  read: %s\n", line)
 		return d.real.Run(ctx, c)
 	}
 	fmt.Fprintf(d.out, "  run:  %s\n", line)
 	return proc.Result{}, nil
+}
+
+// cmdLine prints c as the dry run shows every command: its environment,
+// its argv, "> into" when its output goes to a file, and its folder.
+func cmdLine(c proc.Cmd, into string) string {
+	line := c.String()
+	if len(c.Env) > 0 {
+		line = strings.Join(c.Env, " ") + " " + line
+	}
+	if into != "" {
+		line += " > " + into
+	}
+	if c.Dir != "" {
+		line += "   (in " + c.Dir + ")"
+	}
+	return line
 }
 
 // isRead reports whether argv only reads (safe to run in a dry run).
@@ -127,18 +144,34 @@ func isRead(argv []string) bool {
 type dryBackups struct {
 	real Backups
 	in   *install.Install
+	dir  string // backup.dir
 	out  io.Writer
 }
 
-func (d dryBackups) Create(_ context.Context, m BackupMeta) (BackupSet, error) {
-	fmt.Fprintf(d.out, "  backup of %s into backup.dir, verified:\n", m.Version)
-	for _, l := range d.real.Describe(d.in) {
-		fmt.Fprintf(d.out, "    %s\n", l)
+// Create prints the backup's commands like every other step's ("run:"),
+// from the backup manager's own builders (Backups.Describe), and the work
+// it does itself ("do:").
+func (d dryBackups) Create(ctx context.Context, m BackupMeta) (BackupSet, error) {
+	fmt.Fprintf(d.out, "  backup of %s into a new set in %s:\n", m.Version, d.dir)
+	for _, a := range d.real.Describe(ctx, d.in) {
+		line := "  do:   " + a.What
+		switch {
+		case len(a.Cmd.Argv) > 0:
+			line = "  run:  " + cmdLine(a.Cmd, a.Into)
+		case a.Into != "":
+			line += " > " + a.Into
+		}
+		if a.Note != "" {
+			line += "   (" + a.Note + ")"
+		}
+		fmt.Fprintln(d.out, line)
 	}
 	return BackupSet{ID: "(new set)", Dir: "(new set)"}, nil
 }
 
-func (d dryBackups) Describe(in *install.Install) []string { return d.real.Describe(in) }
+func (d dryBackups) Describe(ctx context.Context, in *install.Install) []BackupAction {
+	return d.real.Describe(ctx, in)
+}
 
 func (d dryBackups) Restore(_ context.Context, id string, o RestoreOptions) error {
 	fmt.Fprintf(d.out, "  restore backup %s %+v\n", id, o)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
@@ -89,6 +90,9 @@ func (e *Engine) Upgrade(ctx context.Context, to version.V, opt Options) (state.
 		From: from, To: to, Phase: state.PhaseForward, StartedAt: now, Facts: map[string]string{}}
 	if opt.Trigger != "" {
 		txn.Facts[FactTrigger] = opt.Trigger
+	}
+	if len(opt.Forced) > 0 {
+		txn.Facts[FactForced] = strings.Join(opt.Forced, ",")
 	}
 	if opt.DryRun {
 		return state.Entry{}, e.dryRun(ctx, txn, c, opt)

@@ -82,7 +82,8 @@ func (e *Engine) closeRecorded(en state.Entry) (state.Entry, error) {
 		}
 		return en, fmt.Errorf("%w: %s → %s, %s runs again: %s", outcome.ErrRolledBack, en.From, en.To, en.From, en.Error)
 	}
-	return en, fmt.Errorf("transaction %s (%s → %s) failed: %s", en.ID, en.From, en.To, en.Error)
+	// Failed without a manual recovery: it ended before Twenty was stopped.
+	return en, fmt.Errorf("%w: transaction %s (%s → %s) failed: %s", ErrNothingChanged, en.ID, en.From, en.To, en.Error)
 }
 
 // manualID is the ID of a rollback a person runs to close transaction of:
@@ -91,9 +92,12 @@ func (e *Engine) manualID(of string) (string, error) {
 	return e.uniqueID(e.now().UTC().Format("20060102T150405Z") + "-rollback-" + of)
 }
 
-// uniqueID is base, or base-2, base-3…: the first not in history. Two
-// transactions in one second (a fast failure retried) must not share an ID:
-// Resume and Append treat a recorded ID as already concluded.
+// uniqueID is base, or base-2, base-3, …: the first that history does not
+// hold. A new transaction must never take a recorded ID: its result would
+// not be recorded, and after a crash it would count as concluded. Two in
+// the same second to the same version happen: a retry right after a
+// failure before any change, or the upgrade that goes on after a resume
+// closed such a failure.
 func (e *Engine) uniqueID(base string) (string, error) {
 	id := base
 	for n := 2; ; n++ {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
@@ -138,5 +139,54 @@ func TestRecordedFailedRollbackWaitsForAPerson(t *testing.T) {
 	}
 	if open, _ := st.Load(); open == nil || open.Phase != state.PhaseFailed || open.Recovery == "" {
 		t.Fatalf("state: %+v", open)
+	}
+}
+
+// Two transactions to one version in the same second (a retry right after
+// a failure before any change, or the upgrade that goes on after a resume
+// closed one) get distinct IDs: each result is recorded.
+func TestTransactionIDUniqueInHistory(t *testing.T) {
+	f := newFakeInstall(t, t.TempDir(), "compose")
+	e, st := f.engine(t, nil)
+	at := time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)
+	e.now = func() time.Time { return at }
+	if _, err := e.Upgrade(context.Background(), v2, Options{Inject: map[string]string{StepPull: "fail"}}); err == nil {
+		t.Fatal("the injected pull failure did not fail")
+	}
+	if _, err := e.Upgrade(context.Background(), v2, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := st.History()
+	if got := ids(h); len(got) != 2 || got[0] != "20260301T030000Z-v1.1.0:failed" || got[1] != "20260301T030000Z-v1.1.0-2:success" {
+		t.Fatalf("history %v", got)
+	}
+	f.converged(t, "v1.1.0")
+}
+
+// TestResumeNothingChanged: a transaction interrupted before stop is closed
+// as failed and the error says it changed nothing (ErrNothingChanged);
+// one interrupted after stop is rolled back, and does not say so.
+func TestResumeNothingChanged(t *testing.T) {
+	for _, tc := range []struct {
+		started   []string
+		result    string
+		unchanged bool
+	}{
+		{[]string{StepPreflight, StepPull}, state.ResultFailed, true},
+		{[]string{StepPreflight, StepPull, StepStop}, state.ResultRolledBack, false},
+	} {
+		f := newFakeInstall(t, t.TempDir(), "compose")
+		e, st := f.engine(t, nil)
+		must(t, st.Save(&state.Txn{ID: "x", Mode: "compose", From: v1, To: v2, Phase: state.PhaseForward,
+			Step: tc.started[len(tc.started)-1], Started: tc.started, Done: tc.started[:len(tc.started)-1],
+			Facts: map[string]string{FactOldTag: "v1.0.0"}}))
+		resumed, en, err := e.Resume(context.Background())
+		if !resumed || en.Result != tc.result || errors.Is(err, ErrNothingChanged) != tc.unchanged {
+			t.Errorf("resume after %v: %v %s %v", tc.started, resumed, en.Result, err)
+		}
+		if open, _ := st.Load(); open != nil {
+			t.Errorf("state.json kept: %+v", open)
+		}
+		f.converged(t, "v1.0.0")
 	}
 }

@@ -9,9 +9,18 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 )
 
+// ErrNothingChanged is in the error of a Resume that closed a transaction
+// which had changed nothing: it was interrupted before Twenty was stopped
+// (a pulled image or fetched git objects may stay). It is recorded as
+// failed, Twenty runs as before, and the caller may go on with what it was
+// asked to do (`upgrade --to` does).
+var ErrNothingChanged = errors.New("the interrupted transaction had changed nothing (Twenty was never stopped)")
+
 // Resume continues an open transaction after a crash (kill -9, power loss,
 // daemon stop mid-step). It returns false when none is open. Each call counts
 // against daemon.max_resumes; past it the engine stops and asks for a person.
+// Its error wraps ErrNothingChanged when the transaction it closed had
+// changed nothing, outcome.ErrRolledBack when it rolled back.
 func (e *Engine) Resume(ctx context.Context) (bool, state.Entry, error) {
 	t, err := e.store.Load()
 	if err != nil || t == nil {
@@ -70,6 +79,9 @@ func (e *Engine) Resume(ctx context.Context) (bool, state.Entry, error) {
 		// Before "stop": nothing changed (a pulled image or fetched objects
 		// may stay). Clean up and record the transaction as failed.
 		en, err = e.rollbackAndFinish(ctx, r, cause)
+		if errors.Is(err, cause) { // recorded and closed, as failed
+			err = fmt.Errorf("%w: %w", ErrNothingChanged, err)
+		}
 	case !r.u.Started(r.plan.change):
 		// Between "stop" and "switch": the old version is still configured,
 		// its data untouched. Start it again (stop's rollback: up -d, then the

@@ -79,6 +79,7 @@ const (
 	FactHealthyAt     = "healthy_at" // RFC3339Nano: downtime ends
 	FactManual        = "manual"     // Engine.Rollback by hand: the ID of the transaction it undoes or closes
 	FactTrigger       = "trigger"    // daemon or cli
+	FactForced        = "forced"     // upgrade --to … --force: the policy codes it overrode, comma-separated
 )
 
 // Upgrade is everything a step may use: typed, not a bag.

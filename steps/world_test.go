@@ -182,8 +182,8 @@ func (b fakeBackups) Restore(_ context.Context, id string, o RestoreOptions) err
 
 func (b fakeBackups) Prune(protect ...string) ([]string, error) { return nil, nil }
 func (b fakeBackups) CheckSpace(context.Context) error          { return nil }
-func (b fakeBackups) Describe(*install.Install) []string {
-	return []string{"fake backup of everything"}
+func (b fakeBackups) Describe(context.Context, *install.Install) []BackupAction {
+	return []BackupAction{{What: "fake backup of everything"}}
 }
 
 // fakeGate passes when the world runs want on data migrated to want.

@@ -420,7 +420,7 @@ func TestErasUpgradeDryRun(t *testing.T) {
 		{"v2.x, alias TAG, S3, own key", "v2.x", "v2.43.1", "", 0, []string{
 			"dry run: compose upgrade v2.40.1 → v2.43.1",
 			"uploaded files: in S3 (STORAGE_TYPE=s3): not in this backup",
-			"    uploaded files are in S3 (STORAGE_TYPE=s3): not in this backup",
+			"  do:   uploaded files are in S3 (STORAGE_TYPE=s3): not in this backup",
 			"secrets in .env: APP_SECRET, ENCRYPTION_KEY, PG_DATABASE_PASSWORD",
 		}, []string{"files.tar", "no ENCRYPTION_KEY", "a real run would stop here"}},
 	} {
@@ -430,7 +430,7 @@ func TestErasUpgradeDryRun(t *testing.T) {
 				tc = eraCases[0]
 			}
 			dir, cfg := eraInstall(t, tc.era, tc.edits, tc.appVersion, d.backup)
-			out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", d.to, "--dry-run")
+			out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", d.to, "--dry-run", "--yes")
 			if code != d.code {
 				t.Fatalf("exit %d, want %d\n%s%s", code, d.code, out, errOut)
 			}

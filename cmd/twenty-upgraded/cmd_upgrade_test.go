@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,8 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
+	"github.com/twenty-upgraded/twenty-upgraded/steps"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/envfile"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/install/installtest"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
@@ -164,8 +169,20 @@ func fakeTwenty(t *testing.T, dir, broken string) string {
 	return srv.URL
 }
 
-// fakeInstall writes a config, .env and world, and puts the fakes on PATH.
+// fakeReleases is the release feed of fakeInstall: old enough for the
+// default min_age.
+const fakeReleases = "v1.0.0 2026-01-05T10:00:00Z\nv1.1.0 2026-01-20T10:00:00Z\n"
+
+// fakeInstall writes a config, .env and world on v1.0.0 with the release
+// feed fakeReleases, and puts the fakes on PATH.
 func fakeInstall(t *testing.T, mode, broken string) (dir, cfgPath string) {
+	return fakeInstallAt(t, mode, broken, "v1.0.0", fakeReleases)
+}
+
+// fakeInstallAt is fakeInstall on version from with the release feed
+// releases (the file dir/releases.txt). [release] is the config's last
+// table: lines appended to the file without a header extend it.
+func fakeInstallAt(t *testing.T, mode, broken, from, releases string) (dir, cfgPath string) {
 	dir = t.TempDir()
 	bin := filepath.Join(dir, "bin")
 	must(t, os.Mkdir(bin, 0o700))
@@ -175,9 +192,11 @@ func fakeInstall(t *testing.T, mode, broken string) (dir, cfgPath string) {
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	t.Setenv("FAKE_DIR", dir)
 	t.Setenv("FAKE_MISSING", "v1.9.9")
-	must(t, os.WriteFile(filepath.Join(dir, ".env"), []byte("# Twenty\nTAG=v1.0.0\nAPP_SECRET=s\n"), 0o600))
+	must(t, os.WriteFile(filepath.Join(dir, ".env"), []byte("# Twenty\nTAG="+from+"\nAPP_SECRET=s\n"), 0o600))
 	must(t, os.MkdirAll(filepath.Join(dir, "packages", "twenty-server"), 0o700)) // source mode runs server scripts there
-	saveWorld(dir, fakeWorld{Running: "v1.0.0", CheckedOut: "v1.0.0", Built: "v1.0.0"})
+	saveWorld(dir, fakeWorld{Running: from, CheckedOut: from, Built: from})
+	feed := filepath.Join(dir, "releases.txt")
+	must(t, os.WriteFile(feed, []byte(releases), 0o600))
 	url := fakeTwenty(t, dir, broken)
 	cfgPath = filepath.Join(dir, "config.toml")
 	must(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf(`[install]
@@ -195,7 +214,10 @@ stable_for = "0s"
 interval = "50ms"
 [daemon]
 state_dir = %q
-`, mode, dir, filepath.Join(dir, "backups"), url, filepath.Join(dir, "state"))), 0o600))
+[release]
+source = "file"
+file = %q
+`, mode, dir, filepath.Join(dir, "backups"), url, filepath.Join(dir, "state"), feed)), 0o600))
 	return dir, cfgPath
 }
 
@@ -213,7 +235,7 @@ func argvLog(t *testing.T, dir string) string {
 
 func TestUpgradeDryRun(t *testing.T) {
 	dir, cfg := fakeInstall(t, "compose", "")
-	out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.1.0", "--dry-run")
+	out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.1.0", "--dry-run", "--yes")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
@@ -294,7 +316,7 @@ func TestUpgradeBrokenReleaseRollsBack(t *testing.T) {
 }
 
 func TestUpgradeMissingTagChangesNothing(t *testing.T) {
-	dir, cfg := fakeInstall(t, "compose", "")
+	dir, cfg := fakeInstallAt(t, "compose", "", "v1.0.0", "v1.9.9 2026-01-20T10:00:00Z\n")
 	_, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.9.9", "--yes")
 	if code != exitFailed || !strings.Contains(errOut, "manifest unknown") {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -368,4 +390,319 @@ func appendFile(t *testing.T, p, s string) {
 	_, err = f.WriteString(s)
 	must(t, err)
 	must(t, f.Close())
+}
+
+// issue14Releases: the feed of issue 14's report, every release old enough.
+const issue14Releases = `v1.19.0 2026-01-01T10:00:00Z
+v1.19.5 2026-01-02T10:00:00Z
+v1.20.3 2026-01-03T10:00:00Z
+v1.21.2 2026-01-04T10:00:00Z
+v1.22.6 2026-01-05T10:00:00Z
+v1.23.1 2026-01-06T10:00:00Z
+v2.0.0 2026-01-07T10:00:00Z
+v2.43.1 2026-01-08T10:00:00Z
+`
+
+// TestUpgradeToObeysPolicy (issue 14 §3): --to follows the path and the
+// policy the daemon plans with; each refusal names the rule, its key and
+// the fix, holds (exit 4) and changes nothing.
+func TestUpgradeToObeysPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		name, from, extra string
+		args              []string
+		want              []string // in stderr
+	}{
+		{"one hop over the sequential path", "v1.19.0", "", []string{"--to", "v2.43.1", "--yes"}, []string{
+			"--to v2.43.1 is refused by the policy (installed: v1.19.0)",
+			"not_next_hop (release.sequential_below): below v1.23.0 Twenty must visit every minor in order: the path is v1.19.0 → v1.20.3 → v1.21.2 → v1.22.6 → v1.23.1 → v2.43.1 (5 transactions); v1.20.3 comes first",
+			"run first: twenty-upgraded --config CONFIG upgrade --to v1.20.3 --yes",
+			"--force installs it anyway",
+		}},
+		{"a skipped version", "v1.19.0", "skip = [\"v1.20.3\"]\n", []string{"--to", "v1.20.3", "--yes"}, []string{
+			"skipped (release.skip): skipped by config (release.skip)", "remove v1.20.3 from release.skip",
+		}},
+		{"outside the constraint", "v1.19.0", "constraint = \"<v1.20.0\"\n", []string{"--to", "v1.20.3", "--yes"}, []string{
+			"outside_constraint (release.constraint): outside constraint <v1.20.0", "widen release.constraint",
+		}},
+		{"a version the source never listed", "v1.19.0", "", []string{"--to", "v1.20.9", "--yes"}, []string{
+			"not_listed (release.source): the release source does not list v1.20.9",
+			`twenty-upgraded check shows what the release source (release.source = "file") lists`,
+		}},
+		{"a major step without approval", "v1.23.1", "", []string{"--to", "v2.0.0"}, []string{
+			"needs_approval (release.track): major upgrade needs approval (track = minor)", "approve it with --yes",
+		}},
+		{"too new", "v1.23.1", "min_age = \"1000000h\"\n", []string{"--to", "v2.0.0", "--yes"}, []string{
+			"too_new (release.min_age): too new: released", "it is old enough at 2140-02-06T02:00:00Z (release.min_age)",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, cfg := fakeInstallAt(t, "compose", "", tc.from, issue14Releases)
+			appendFile(t, cfg, tc.extra)
+			out, errOut, code := runCLI(t, append([]string{"--config", cfg, "upgrade"}, tc.args...)...)
+			if code != exitHeld {
+				t.Fatalf("exit %d, want 4\n%s%s", code, out, errOut)
+			}
+			for _, w := range tc.want {
+				if w = strings.ReplaceAll(w, "CONFIG", cfg); !strings.Contains(errOut, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errOut)
+				}
+			}
+			if log := argvLog(t, dir); strings.Contains(log, " pull ") || strings.Contains(log, " stop ") {
+				t.Errorf("a refused target was pulled or stopped Twenty:\n%s", log)
+			}
+			if w := loadWorld(dir); w.Running != tc.from {
+				t.Errorf("running %s after a refusal", w.Running)
+			}
+		})
+	}
+	t.Run("the next hop goes ahead", func(t *testing.T) {
+		dir, cfg := fakeInstallAt(t, "compose", "", "v1.19.0", issue14Releases)
+		if out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.20.3", "--yes"); code != 0 {
+			t.Fatalf("exit %d\n%s%s", code, out, errOut)
+		}
+		if w := loadWorld(dir); w.Running != "v1.20.3" {
+			t.Errorf("running %s", w.Running)
+		}
+	})
+}
+
+// TestUpgradeForce: --force lets a refused target through, printing each
+// rule it overrides and recording them in history; it never overrides
+// bad-versions.
+func TestUpgradeForce(t *testing.T) {
+	dir, cfg := fakeInstallAt(t, "compose", "", "v1.19.0", issue14Releases)
+	appendFile(t, cfg, "skip = [\"v2.43.1\"]\n")
+	out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v2.43.1", "--yes", "--force")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	for _, w := range []string{
+		"--force: installing v2.43.1 although the policy refuses it; overriding:\n" +
+			"  skipped (release.skip): skipped by config (release.skip)\n" +
+			"  not_next_hop (release.sequential_below): below v1.23.0 Twenty must visit every minor in order",
+		"v1.19.0 → v2.43.1: success",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("stdout lacks %q:\n%s", w, out)
+		}
+	}
+	if w := loadWorld(dir); w.Running != "v2.43.1" {
+		t.Errorf("running %s", w.Running)
+	}
+	st, _ := state.Open(filepath.Join(dir, "state"))
+	if h, _ := st.History(); len(h) != 1 || h[0].Facts["forced"] != "skipped,not_next_hop" {
+		t.Errorf("history does not record the overrides: %+v", h)
+	}
+
+	t.Run("not bad-versions", func(t *testing.T) {
+		dir, cfg := fakeInstallAt(t, "compose", "", "v1.19.0", issue14Releases)
+		st, _ := state.Open(filepath.Join(dir, "state"))
+		must(t, st.MarkBad(version.MustParse("v1.20.3"), "rolled back"))
+		_, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.20.3", "--yes", "--force")
+		if code != exitHeld || !strings.Contains(errOut, "failed_here ("+filepath.Join(dir, "state", "bad-versions")+"): failed here before: rolled back") ||
+			!strings.Contains(errOut, "--force does not override failed_here") {
+			t.Errorf("exit %d:\n%s", code, errOut)
+		}
+		if log := argvLog(t, dir); strings.Contains(log, " pull ") {
+			t.Errorf("pulled:\n%s", log)
+		}
+	})
+	t.Run("needs --to", func(t *testing.T) {
+		_, cfg := fakeInstallAt(t, "compose", "", "v1.19.0", issue14Releases)
+		if _, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--force"); code != exitUsage || !strings.Contains(errOut, "--force needs --to") {
+			t.Errorf("exit %d: %s", code, errOut)
+		}
+	})
+}
+
+// TestUpgradeYesApproves: without --to, --yes is approval (docs/policy.md)
+// and takes the approved plan's first hop, like POST /api/v1/approve.
+func TestUpgradeYesApproves(t *testing.T) {
+	dir, cfg := fakeInstallAt(t, "compose", "", "v1.23.1", issue14Releases)
+	out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--yes")
+	if code != 0 || !strings.Contains(out, "--yes approves v2.43.1: the path is v1.23.1 → v2.43.1") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if w := loadWorld(dir); w.Running != "v2.43.1" {
+		t.Errorf("running %s", w.Running)
+	}
+}
+
+// TestDryRunSaysHeld (issue 14 §3): the dry run makes the checks the real
+// run makes before it starts; where the real run would be held it still
+// prints the plan, says the real run would be held and why, and exits 4.
+func TestDryRunSaysHeld(t *testing.T) {
+	for _, tc := range []struct {
+		name, extra string
+		args        []string
+		bad         string
+		want        []string
+	}{
+		{"in bad-versions", "", []string{"--to", "v1.20.3", "--yes"}, "v1.20.3", []string{
+			"HELD: a real run would not start: held: --to v1.20.3 is refused by the policy",
+			"failed_here (", "failed here before: rolled back", "--force does not override failed_here",
+		}},
+		{"skipped", "skip = [\"v1.20.3\"]\n", []string{"--to", "v1.20.3", "--yes"}, "", []string{
+			"HELD: a real run would not start: held: --to v1.20.3 is refused by the policy", "skipped (release.skip)",
+		}},
+		{"beyond the next hop", "", []string{"--to", "v1.22.6", "--yes"}, "", []string{
+			"HELD: a real run would not start", "v1.20.3 comes first", "run first: twenty-upgraded --config CONFIG upgrade --to v1.20.3 --yes",
+		}},
+		{"awaiting approval", "[window]\nrequire_approval = true\n", []string{"--to", "v1.20.3"}, "", []string{
+			"HELD: a real run would not start: held: window.require_approval is set: approve with upgrade --yes",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, cfg := fakeInstallAt(t, "compose", "", "v1.19.0", issue14Releases)
+			appendFile(t, cfg, tc.extra)
+			if tc.bad != "" {
+				st, _ := state.Open(filepath.Join(dir, "state"))
+				must(t, st.MarkBad(version.MustParse(tc.bad), "rolled back"))
+			}
+			out, errOut, code := runCLI(t, append([]string{"--config", cfg, "upgrade", "--dry-run"}, tc.args...)...)
+			if code != exitHeld {
+				t.Fatalf("exit %d, want 4 (held, as the real run)\n%s%s", code, out, errOut)
+			}
+			for _, w := range append(tc.want, "dry run: compose upgrade v1.19.0 → ", "8. commit") {
+				if w = strings.ReplaceAll(w, "CONFIG", cfg); !strings.Contains(out, w) {
+					t.Errorf("dry run lacks %q:\n%s", w, out)
+				}
+			}
+			if !strings.Contains(errOut, "dry run: the real run would be held") {
+				t.Errorf("stderr: %s", errOut)
+			}
+			if log := argvLog(t, dir); strings.Contains(log, " pull ") {
+				t.Errorf("dry run pulled:\n%s", log)
+			}
+		})
+	}
+	t.Run("what --force overrides", func(t *testing.T) {
+		_, cfg := fakeInstallAt(t, "compose", "", "v1.19.0", issue14Releases)
+		out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--dry-run", "--to", "v1.22.6", "--yes", "--force")
+		if code != 0 || !strings.Contains(out, "--force: installing v1.22.6 although the policy refuses it; overriding:\n  not_next_hop") ||
+			!strings.Contains(out, "--force overrides the policy's not_next_hop") || strings.Contains(out, "HELD") {
+			t.Errorf("exit %d\n%s%s", code, out, errOut)
+		}
+	})
+}
+
+// TestDryRunShowsBackupCommands (issue 14 §3): the backup step shows its
+// commands like every other step: the exact pg_dump argv of each database
+// on the server and the file it writes, then the files archive and copies.
+func TestDryRunShowsBackupCommands(t *testing.T) {
+	for _, mode := range []string{"compose", "source"} {
+		t.Run(mode, func(t *testing.T) {
+			dir, cfg := fakeInstall(t, mode, "")
+			b, err := os.ReadFile(cfg)
+			must(t, err)
+			must(t, os.WriteFile(cfg, []byte(strings.Replace(string(b), "files = \"none\"\n", "", 1)), 0o600)) // the default location
+			files := "the volume twenty_server-local-data > files.tar   (read from its host folder " + filepath.Join(dir, "volumes", "twenty_server-local-data")
+			if mode == "source" {
+				files = filepath.Join(dir, "packages", "twenty-server", ".local-storage")
+				must(t, os.MkdirAll(files, 0o700))
+				files += " > files.tar   (by twenty-upgraded itself"
+			}
+			out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.1.0", "--dry-run", "--yes")
+			if code != 0 {
+				t.Fatalf("exit %d\n%s%s", code, out, errOut)
+			}
+			compose := "docker compose --project-name twenty --project-directory " + dir
+			for _, w := range []string{
+				"  backup of v1.0.0 into a new set in " + filepath.Join(dir, "backups") + ":\n",
+				"  run:  " + compose + " exec -T db pg_dump -U postgres -d default --format=custom --compress=0 > db-default.dump   (in " + dir + ")\n",
+				"  run:  " + compose + " exec -T db pg_dumpall -U postgres --globals-only > globals.sql   (in " + dir + ")\n",
+				"  do:   tar of " + files,
+				"  do:   copy " + filepath.Join(dir, ".env") + " > env\n",
+				"  do:   verify the set (backup.verify = none)\n",
+			} {
+				if !strings.Contains(out, w) {
+					t.Errorf("dry run lacks %q:\n%s", w, out)
+				}
+			}
+			if log := argvLog(t, dir); strings.Contains(log, "pg_dump ") || strings.Contains(log, "pg_dumpall ") {
+				t.Errorf("dry run dumped:\n%s", log)
+			}
+		})
+	}
+}
+
+// interrupt runs `upgrade --to v1.1.0 --yes` and cancels it (as SIGTERM or
+// Ctrl-C would) once it reaches hang:step: the transaction stays open in
+// state.json, exactly like a crash there.
+func interrupt(t *testing.T, cfg, step string) {
+	t.Helper()
+	ready := filepath.Join(t.TempDir(), "ready")
+	t.Setenv(steps.EnvTesting, "1")
+	t.Setenv(steps.EnvInject, "hang:"+step)
+	t.Setenv(steps.EnvInjectReady, ready)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for {
+			if _, err := os.Stat(ready); err == nil {
+				cancel()
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	var out, errb bytes.Buffer
+	if code := run(ctx, []string{"--config", cfg, "upgrade", "--to", "v1.1.0", "--yes"}, strings.NewReader(""), &out, &errb); code != exitFailed ||
+		!strings.Contains(errb.String(), "stays open at step "+step) {
+		t.Fatalf("interrupted upgrade: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	t.Setenv(steps.EnvInject, "")
+}
+
+// TestUpgradeAfterResume (issue 14 §3): an interrupted transaction that had
+// changed nothing is closed and the requested upgrade goes on; one the
+// resume rolls back still stops, saying what it rolled back (exit 3).
+func TestUpgradeAfterResume(t *testing.T) {
+	t.Run("nothing had changed", func(t *testing.T) {
+		dir, cfg := fakeInstall(t, "compose", "")
+		interrupt(t, cfg, "pull")
+		out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.1.0", "--yes")
+		if code != 0 {
+			t.Fatalf("exit %d, want 0 (go on)\n%s%s", code, out, errOut)
+		}
+		if !strings.Contains(out, "v1.0.0 → v1.1.0: failed in") ||
+			!strings.Contains(out, "it had changed nothing (Twenty was never stopped) and is closed; going on with this upgrade") ||
+			!strings.Contains(out, "v1.0.0 → v1.1.0: success") {
+			t.Errorf("stdout:\n%s", out)
+		}
+		if w := loadWorld(dir); w.Running != "v1.1.0" {
+			t.Errorf("running %s", w.Running)
+		}
+		st, _ := state.Open(filepath.Join(dir, "state"))
+		if h, _ := st.History(); len(h) != 2 || h[0].Result != state.ResultFailed || h[1].Result != state.ResultSuccess {
+			t.Errorf("history %+v", h)
+		}
+	})
+	t.Run("the resume rolled back", func(t *testing.T) {
+		dir, cfg := fakeInstall(t, "compose", "")
+		interrupt(t, cfg, "backup") // after stop: Twenty is down
+		before := len(argvLog(t, dir))
+		out, errOut, code := runCLI(t, "--config", cfg, "upgrade", "--to", "v1.1.0", "--yes")
+		if code != exitRolledBack {
+			t.Fatalf("exit %d, want 3\n%s%s", code, out, errOut)
+		}
+		if !strings.Contains(out, "v1.0.0 → v1.1.0: rolled_back") ||
+			!strings.Contains(errOut, "was resumed first and rolled back, so v1.0.0 runs again; nothing was done for this upgrade: run it again") {
+			t.Errorf("stdout:\n%s\nstderr:\n%s", out, errOut)
+		}
+		if w := loadWorld(dir); w.Running != "v1.0.0" {
+			t.Errorf("running %s", w.Running)
+		}
+		if log := argvLog(t, dir)[before:]; strings.Contains(log, " pull ") {
+			t.Errorf("the upgrade went on after a rollback:\n%s", log)
+		}
+		st, _ := state.Open(filepath.Join(dir, "state"))
+		if h, _ := st.History(); len(h) != 1 || h[0].Result != state.ResultRolledBack {
+			t.Errorf("history %+v", h)
+		}
+	})
 }

@@ -69,7 +69,7 @@ func commands() map[string]command {
 		"run":      {"run the daemon (what systemd starts)", cmdRun},
 		"check":    {"ask the release source now; print current, newest, next target and why held", cmdCheck},
 		"plan":     {"print the upgrade path and the next window", cmdPlan},
-		"upgrade":  {"run one upgrade transaction now (--to, --dry-run, --yes)", cmdUpgrade},
+		"upgrade":  {"run one upgrade transaction now (--to, --force, --dry-run, --yes)", cmdUpgrade},
 		"rollback": {"put back the state before the last transaction, from its backup", cmdRollback},
 		"backup":   {"take a backup set now", cmdBackup},
 		"restore":  {"restore a backup set (ID)", cmdRestore},

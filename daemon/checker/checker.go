@@ -97,25 +97,59 @@ func (c *Checker) Check(ctx context.Context) (Result, error) {
 }
 
 // PlanFrom asks the source and plans from in.Version; upto, when set, caps
-// the target (`upgrade --to`).
+// the target.
 func (c *Checker) PlanFrom(ctx context.Context, in install.Installed, upto version.V) (Result, error) {
-	before := c.requests.Load()
-	rels, err := c.source.Releases(ctx)
-	res := Result{CheckedAt: c.now().UTC(), Installed: in, Releases: rels, Requests: int(c.requests.Load() - before)}
-	if err != nil {
-		return res, fmt.Errorf("check %s: %w", c.source.Name(), err)
-	}
-	bad := map[version.V]string{}
-	if c.store != nil {
-		if bad, err = c.store.BadVersions(); err != nil {
-			return res, err
-		}
-	}
-	p, err := policy.FromConfig(c.cfg.Release, bad)
+	res, cands, p, err := c.ask(ctx, in)
 	if err != nil {
 		return res, err
 	}
 	p.Upto = upto
+	res.Plan = policy.Make(in.Version, cands, p, res.CheckedAt)
+	res.Plan.Warnings = append(in.Warnings, res.Plan.Warnings...)
+	return res, nil
+}
+
+// Judge reads the installed version, asks the source and judges target
+// (`upgrade --to`) with the same policy the daemon plans with; approved
+// applies approval (`upgrade --yes`): any step size, every other rule
+// unchanged. Result.Plan is the plan with target as its upper bound.
+func (c *Checker) Judge(ctx context.Context, target version.V, approved bool) (Result, policy.Verdict, error) {
+	in, err := c.Installed(ctx)
+	if err != nil {
+		return Result{Installed: in}, policy.Verdict{}, err
+	}
+	res, cands, p, err := c.ask(ctx, in)
+	if err != nil {
+		return res, policy.Verdict{}, err
+	}
+	if approved {
+		p = p.Approved()
+	}
+	v := policy.Judge(in.Version, cands, p, res.CheckedAt, target)
+	p.Upto = target
+	res.Plan = policy.Make(in.Version, cands, p, res.CheckedAt)
+	res.Plan.Warnings = append(in.Warnings, res.Plan.Warnings...)
+	return res, v, nil
+}
+
+// ask asks the source and builds the policy from the config and bad-versions.
+func (c *Checker) ask(ctx context.Context, in install.Installed) (Result, []policy.Candidate, policy.Policy, error) {
+	before := c.requests.Load()
+	rels, err := c.source.Releases(ctx)
+	res := Result{CheckedAt: c.now().UTC(), Installed: in, Releases: rels, Requests: int(c.requests.Load() - before)}
+	if err != nil {
+		return res, nil, policy.Policy{}, fmt.Errorf("check %s: %w", c.source.Name(), err)
+	}
+	bad := map[version.V]string{}
+	if c.store != nil {
+		if bad, err = c.store.BadVersions(); err != nil {
+			return res, nil, policy.Policy{}, err
+		}
+	}
+	p, err := policy.FromConfig(c.cfg.Release, bad)
+	if err != nil {
+		return res, nil, policy.Policy{}, err
+	}
 	if c.cfg.Install.Mode == string(install.ModeCompose) {
 		p.Unsupported = func(v version.V) string {
 			if why := twenty.Lacks(v, twenty.ImageMigrates); why != "" {
@@ -128,9 +162,7 @@ func (c *Checker) PlanFrom(ctx context.Context, in install.Installed, upto versi
 	for i, r := range rels {
 		cands[i] = policy.Candidate{Version: r.Version, Published: r.Published}
 	}
-	res.Plan = policy.Make(in.Version, cands, p, res.CheckedAt)
-	res.Plan.Warnings = append(in.Warnings, res.Plan.Warnings...)
-	return res, nil
+	return res, cands, p, nil
 }
 
 // Has reports whether the source lists v now (TWENTY.md: only install tags

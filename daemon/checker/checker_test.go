@@ -92,3 +92,49 @@ func TestPlanFromUpto(t *testing.T) {
 		t.Fatalf("upto not honoured: %+v %v", res.Plan, err)
 	}
 }
+
+// TestJudge: `upgrade --to` is judged with the policy the daemon plans
+// with: bad-versions, the compose-mode floor, and approval lifting only the
+// track.
+func TestJudge(t *testing.T) {
+	cfg := config.Default()
+	cfg.Release.Source, cfg.Release.File, cfg.Release.MinAge = "file", filepath.Join(t.TempDir(), "releases.txt"), 0
+	os.WriteFile(cfg.Release.File, []byte("v0.51.2\nv0.53.0\nv1.22.6\nv1.23.1\nv2.0.0\nv2.1.0\n"), 0o600)
+	store, _ := state.Open(t.TempDir())
+	c, err := New(cfg, Deps{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	judge := func(cur, target string, approved bool) []string {
+		t.Helper()
+		c.Installed = installedAt(cur)
+		_, v, err := c.Judge(ctx, version.MustParse(target), approved)
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes := []string{}
+		for _, r := range v.Refusals {
+			codes = append(codes, r.Code)
+		}
+		return codes
+	}
+	if got := judge("v1.23.1", "v2.0.0", false); len(got) != 1 || got[0] != "needs_approval" {
+		t.Errorf("major step without approval: %v", got)
+	}
+	if got := judge("v1.23.1", "v2.1.0", true); len(got) != 0 {
+		t.Errorf("approved major step: %v", got)
+	}
+	if err := store.MarkBad(version.MustParse("v2.1.0"), "rolled back"); err != nil {
+		t.Fatal(err)
+	}
+	if got := judge("v1.23.1", "v2.1.0", true); len(got) != 1 || got[0] != "failed_here" {
+		t.Errorf("bad version: %v", got)
+	}
+	if got := judge("v0.51.1", "v0.51.2", false); len(got) != 1 || got[0] != "unsupported" {
+		t.Errorf("compose target whose image does not migrate: %v", got)
+	}
+	if got := judge("v1.22.6", "v1.23.5", false); len(got) != 1 || got[0] != "not_listed" {
+		t.Errorf("a version the source does not list: %v", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -183,5 +184,47 @@ func TestTwentyDatabaseMustBeInSet(t *testing.T) {
 	_, err = f.manager(t).Create(context.Background(), Meta{Version: version.MustParse("v1.22.6"), Install: in})
 	if err == nil || !strings.Contains(err.Error(), `"twenty_prod"`) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestDescribeIsWhatCreateRuns: the dry run's account of a backup
+// (Describe) names exactly the commands Create runs and the files it
+// writes, because both come from the same builders.
+func TestDescribeIsWhatCreateRuns(t *testing.T) {
+	f := newFixture(t)
+	logPath := fakeDocker(t, f)
+	ctx := context.Background()
+	in, err := install.Open(ctx, f.cfg, proc.Exec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := f.manager(t)
+	acts := m.Describe(ctx, in)
+	before, _ := os.ReadFile(logPath)
+	set, err := m.Create(ctx, Meta{Version: version.MustParse("v1.22.6"), Install: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(logPath)
+	calls := strings.TrimPrefix(string(b), string(before))
+	var described, written []string
+	for _, a := range acts {
+		if strings.HasPrefix(a.What, "!") {
+			t.Errorf("Describe: %s", a.What)
+		}
+		if len(a.Cmd.Argv) > 0 && !strings.Contains(calls, strings.Join(a.Cmd.Argv[1:], " ")+"\n") {
+			t.Errorf("Describe shows %q, which Create did not run:\n%s", a.Cmd.String(), calls)
+		}
+		if a.Into != "" {
+			described = append(described, a.Into)
+		}
+	}
+	for _, fl := range set.Manifest.Files {
+		written = append(written, fl.Name)
+	}
+	slices.Sort(described)
+	slices.Sort(written)
+	if !slices.Equal(described, written) || len(written) < 4 {
+		t.Errorf("Describe names the files %v, Create wrote %v", described, written)
 	}
 }

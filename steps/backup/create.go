@@ -15,6 +15,7 @@ import (
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/atomicfile"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
 // Create takes a full set: databases, files, .env, compose file (or the
@@ -154,18 +155,20 @@ func (m *Manager) dumpDatabases(ctx context.Context, p pg, twentyDB, dir string,
 		}
 		counted <- nil
 	}()
+	ds := dumps(p, man.Format, dbs)
 	for _, db := range dbs {
-		d := Database{Name: db}
-		if man.Format == "custom" {
-			d.File = "db-" + fileSafe(db) + ".dump"
-			m.log.Info("dumping database", "database", db)
-			c := p.cmd("pg_dump", db, "--format=custom", "--compress="+dumpCompression)
-			if err := m.writeFile(dir, d.File, "dump "+db, man, func(w io.Writer) error { return p.stream(ctx, c, nil, w) }); err != nil {
-				<-counted
-				return fmt.Errorf("dump database %s: %w", db, err)
-			}
+		man.Databases = append(man.Databases, Database{Name: db})
+	}
+	for _, d := range ds { // one per database, beside the counting
+		if d.db == "" {
+			continue
 		}
-		man.Databases = append(man.Databases, d)
+		m.log.Info("dumping database", "database", d.db)
+		if err := m.writeFile(dir, d.file, d.what, man, func(w io.Writer) error { return p.stream(ctx, d.cmd, nil, w) }); err != nil {
+			<-counted
+			return fmt.Errorf("dump database %s: %w", d.db, err)
+		}
+		man.Databases[slices.Index(dbs, d.db)].File = d.file
 	}
 	if err := <-counted; err != nil {
 		return err
@@ -173,13 +176,42 @@ func (m *Manager) dumpDatabases(ctx context.Context, p pg, twentyDB, dir string,
 	for i := range man.Databases {
 		man.Databases[i].RowCounts = counts[i]
 	}
-	if man.Format == "plain" {
-		m.log.Info("dumping every database with pg_dumpall", "databases", len(dbs))
-		c := p.cmd("pg_dumpall", "")
-		return m.writeFile(dir, "all.sql", "dump all", man, func(w io.Writer) error { return p.stream(ctx, c, nil, w) })
+	for _, d := range ds { // the whole server: pg_dumpall, or its globals
+		if d.db != "" {
+			continue
+		}
+		if man.Format == "plain" {
+			m.log.Info("dumping every database with pg_dumpall", "databases", len(dbs))
+		}
+		if err := m.writeFile(dir, d.file, d.what, man, func(w io.Writer) error { return p.stream(ctx, d.cmd, nil, w) }); err != nil {
+			return err
+		}
 	}
-	c := p.cmd("pg_dumpall", "", "--globals-only")
-	return m.writeFile(dir, "globals.sql", "dump globals", man, func(w io.Writer) error { return p.stream(ctx, c, nil, w) })
+	return nil
+}
+
+// dump is one file of a set's database part and the command whose
+// standard output it is.
+type dump struct {
+	db   string // the database dumped; "" for the whole server (pg_dumpall, the globals)
+	file string
+	what string // the manifest's step label
+	cmd  proc.Cmd
+}
+
+// dumps lists the dumps of databases dbs in format, in the order Create
+// writes them (those of one database first): the one place their argv is
+// built, for Create and for the dry run (Describe).
+func dumps(p pg, format string, dbs []string) []dump {
+	if format == "plain" {
+		return []dump{{file: "all.sql", what: "dump all", cmd: p.cmd("pg_dumpall", "")}}
+	}
+	out := make([]dump, 0, len(dbs)+1)
+	for _, db := range dbs {
+		out = append(out, dump{db: db, file: "db-" + fileSafe(db) + ".dump", what: "dump " + db,
+			cmd: p.cmd("pg_dump", db, "--format=custom", "--compress="+dumpCompression)})
+	}
+	return append(out, dump{file: "globals.sql", what: "dump globals", cmd: p.cmd("pg_dumpall", "", "--globals-only")})
 }
 
 // dumpCompression is pg_dump's gzip level. Measured on a 745 MB Twenty-like
@@ -206,24 +238,33 @@ func (m *Manager) dumpFiles(ctx context.Context, in *install.Install, dir string
 	return m.writeFile(dir, "files.tar", "archive files", man, func(w io.Writer) error { return archiveTree(root, w) })
 }
 
+// configCopy is a file of the install copied into the set.
+type configCopy struct{ name, src string }
+
+// configCopies lists what copyConfig copies: .env, and in compose mode the
+// compose file (skipped when it does not exist).
+func configCopies(in *install.Install) []configCopy {
+	out := []configCopy{{"env", in.EnvFile}}
+	if f := in.ComposeFile(); f != "" && in.Mode == install.ModeCompose {
+		out = append(out, configCopy{"compose.yml", f})
+	}
+	return out
+}
+
 // copyConfig copies .env and the compose file.
 func (m *Manager) copyConfig(in *install.Install, dir string, man *Manifest) error {
-	copies := map[string]string{"env": in.EnvFile}
-	if in.Mode == install.ModeCompose {
-		copies["compose.yml"] = in.ComposeFile()
-	}
-	for name, src := range copies {
-		if src == "" {
+	for _, c := range configCopies(in) {
+		if c.src == "" {
 			continue
 		}
-		f, err := os.Open(src)
-		if errors.Is(err, os.ErrNotExist) && name != "env" {
+		f, err := os.Open(c.src)
+		if errors.Is(err, os.ErrNotExist) && c.name != "env" {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("copy %s: %w (install.dir/env_file right?)", src, err)
+			return fmt.Errorf("copy %s: %w (install.dir/env_file right?)", c.src, err)
 		}
-		err = m.writeFile(dir, name, "copy "+name, man, func(w io.Writer) error { _, err := io.Copy(w, f); return err })
+		err = m.writeFile(dir, c.name, "copy "+c.name, man, func(w io.Writer) error { _, err := io.Copy(w, f); return err })
 		f.Close()
 		if err != nil {
 			return err

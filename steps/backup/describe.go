@@ -1,44 +1,71 @@
 package backup
 
 import (
+	"context"
 	"fmt"
+	"os"
 
 	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
-// Describe lists the commands and copies a backup of in makes, for the dry
-// run: the same argv Create runs (every database on the server is dumped
-// like Twenty's).
-func (m *Manager) Describe(in *install.Install) []string {
+// Action is one thing Create does, as the dry run shows it: a command
+// whose standard output becomes a file of the set, or work the program
+// does itself (the files archive, the copies), in words.
+type Action struct {
+	Cmd  proc.Cmd // the command Create runs; no Argv when the work is done in-process
+	Into string   // the file of the set it writes ("" for none)
+	What string   // in words, when there is no command
+	Note string   // said after the rest, in parentheses
+}
+
+// Describe lists, for the dry run, what a backup of in does, in Create's
+// order and from the same builders: each dump's exact argv (dumps), the
+// files archive (filesLocation) and the copies (configCopies). It only
+// reads: the databases are listed on the server now and a volume's host
+// folder is looked up, as Create does first.
+func (m *Manager) Describe(ctx context.Context, in *install.Install) []Action {
 	p, err := m.pgClient(in, m.cfg.Timeouts.Backup)
 	if err != nil {
-		return []string{"! " + err.Error()}
+		return []Action{{What: "! " + err.Error()}}
 	}
-	db := m.twentyDatabase(in)
-	var out []string
-	if m.cfg.Backup.Format == "plain" {
-		out = append(out, proc.Quote(p.cmd("pg_dumpall", "").Argv)+" > all.sql")
-	} else {
-		out = append(out,
-			proc.Quote(p.cmd("pg_dump", db, "--format=custom", "--compress="+dumpCompression).Argv)+" > db-"+fileSafe(db)+".dump   (and so for every other database on the server)",
-			proc.Quote(p.cmd("pg_dumpall", "", "--globals-only").Argv)+" > globals.sql")
+	var out []Action
+	dbs, err := p.databases(ctx)
+	if err != nil || len(dbs) == 0 {
+		why := "none found"
+		if err != nil {
+			why = err.Error()
+		}
+		db := m.twentyDatabase(in)
+		dbs = []string{db}
+		out = append(out, Action{What: fmt.Sprintf("list the databases on the server (not now: %s); the dumps below for %s, and the same for every other one", why, db)})
 	}
-	out = append(out, "row counts of every table (psql), to prove the restore")
+	for _, d := range dumps(p, m.cfg.Backup.Format, dbs) {
+		out = append(out, Action{Cmd: d.cmd, Into: d.file})
+	}
+	out = append(out, Action{What: "row counts of every table (psql), to prove the restore"})
+	loc, ok, err := m.filesLocation(ctx, in)
 	switch {
+	case err != nil:
+		out = append(out, Action{What: "! uploaded files: " + err.Error()})
+	case ok && loc.Volume != "":
+		out = append(out, Action{Into: "files.tar", What: "tar of the volume " + loc.Volume,
+			Note: "read from its host folder " + loc.Dir + " by twenty-upgraded itself: names, modes, numeric owners, times"})
+	case ok:
+		out = append(out, Action{Into: "files.tar", What: "tar of " + loc.Dir,
+			Note: "by twenty-upgraded itself: names, modes, numeric owners, times"})
 	case m.cfg.Backup.Files == "none":
-		out = append(out, "uploaded files: not backed up (backup.files = \"none\")")
-	case m.cfg.Backup.Files == "" && in.Spec.S3():
-		out = append(out, s3Note)
-	case in.Mode == install.ModeCompose && m.cfg.Backup.Files == "":
-		out = append(out, fmt.Sprintf("tar of the volume %s > files.tar", in.Spec.FilesVolume))
+		out = append(out, Action{What: "uploaded files: not backed up (backup.files = \"none\")"})
+	case in.Spec.S3():
+		out = append(out, Action{What: s3Note})
 	default:
-		out = append(out, fmt.Sprintf("tar of %s > files.tar", m.cfg.Backup.Files))
+		out = append(out, Action{What: "uploaded files: none found where the install keeps them: not backed up"})
 	}
-	out = append(out, "copy "+in.EnvFile+" > env")
-	if f := in.ComposeFile(); f != "" && in.Mode == install.ModeCompose {
-		out = append(out, "copy "+f+" > compose.yml")
+	for _, c := range configCopies(in) {
+		if _, err := os.Stat(c.src); err != nil && c.name != "env" {
+			continue // as copyConfig: only .env must be there
+		}
+		out = append(out, Action{Into: c.name, What: "copy " + c.src})
 	}
-	out = append(out, "verify: "+m.cfg.Backup.Verify)
-	return out
+	return append(out, Action{What: "verify the set (backup.verify = " + m.cfg.Backup.Verify + ")"})
 }

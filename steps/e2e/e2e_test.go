@@ -247,8 +247,11 @@ func writeConfig(t *testing.T, s *sandbox.Stack, stateDir string) string {
 		argv[i] = q(a)
 	}
 	p := filepath.Join(t.TempDir(), "config.toml")
+	// The sandbox registry is the release source: `upgrade --to` is judged
+	// against what it lists (docs/policy.md).
 	body := "[install]\ndir = " + q(s.Dir) + "\nenv_file = " + q(s.EnvFile) + "\nproject = " + q(s.Project) +
 		"\ncompose_command = [" + strings.Join(argv, ", ") + "]\n[backup]\ndir = " + q(filepath.Join(filepath.Dir(stateDir), "backups")) +
+		"\n[release]\nsource = \"registry\"\nurl = " + q("http://"+s.Registry.Addr) + "\nimage = \"twentycrm/twenty\"\nmin_age = \"0s\"" +
 		"\n[health]\nurl = " + q(s.BaseURL) + "\napi_key_file = " + q(s.APIKeyFile) + "\ntimeout = \"45s\"\nstable_for = \"3s\"\ninterval = \"1s\"\n[daemon]\nstate_dir = " + q(stateDir) + "\n"
 	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
