@@ -21,6 +21,8 @@ func (d *Daemon) resume(ctx context.Context, stopping func()) {
 	d.runTxn(ctx, stopping, func(work context.Context) {
 		resumed, e, err := p.upgrader.Resume(work)
 		switch {
+		case errors.Is(err, outcome.ErrNothingChanged):
+			d.log.Warn("resumed an interrupted transaction that had changed nothing; Twenty runs as before", "upgrade_id", e.ID, "detail", err)
 		case err != nil && !errors.Is(err, outcome.ErrRolledBack):
 			d.log.Error("resume failed", "err", err, "upgrade_id", e.ID)
 		case resumed:

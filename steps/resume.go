@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 )
 
@@ -14,7 +15,7 @@ import (
 // (a pulled image or fetched git objects may stay). It is recorded as
 // failed, Twenty runs as before, and the caller may go on with what it was
 // asked to do (`upgrade --to` does).
-var ErrNothingChanged = errors.New("the interrupted transaction had changed nothing (Twenty was never stopped)")
+var ErrNothingChanged = outcome.ErrNothingChanged
 
 // Resume continues an open transaction after a crash (kill -9, power loss,
 // daemon stop mid-step). It returns false when none is open. Each call counts

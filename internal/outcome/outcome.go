@@ -12,4 +12,8 @@ var (
 	ErrHeld = errors.New("held")
 	// ErrUsage: the command line is wrong (exit 2).
 	ErrUsage = errors.New("usage")
+	// ErrNothingChanged: a resumed transaction was closed without having
+	// changed anything (interrupted before Twenty was stopped); the caller
+	// may go on. Not an exit code of its own (steps.ErrNothingChanged).
+	ErrNothingChanged = errors.New("the interrupted transaction had changed nothing (Twenty was never stopped)")
 )
