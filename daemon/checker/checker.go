@@ -146,10 +146,7 @@ func (c *Checker) ask(ctx context.Context, in install.Installed) (Result, []poli
 			return res, nil, policy.Policy{}, err
 		}
 	}
-	p, err := policy.FromConfig(c.cfg.Release, bad)
-	if err != nil {
-		return res, nil, policy.Policy{}, err
-	}
+	p := policy.FromConfig(c.cfg.Release, bad)
 	if c.cfg.Install.Mode == string(install.ModeCompose) {
 		p.Unsupported = func(v version.V) string {
 			if why := twenty.Lacks(v, twenty.ImageMigrates); why != "" {

@@ -77,39 +77,14 @@ func Codes() []string {
 		CodeNeedsApproval, CodePathBlocked, CodeUnsupported}
 }
 
-// FromConfig builds a Policy from the [release] section and the bad-versions
-// list (state.Store.BadVersions). The config has been validated already, but
-// every value is parsed again here and errors name the key.
-func FromConfig(r config.Release, bad map[version.V]string) (Policy, error) {
-	track, err := version.ParseStep(r.Track)
-	if err != nil {
-		return Policy{}, fmt.Errorf("release.track: %w", err)
-	}
-	cons, err := version.ParseConstraint(r.Constraint)
-	if err != nil {
-		return Policy{}, fmt.Errorf("release.constraint: %w", err)
-	}
-	skip := make(map[version.V]bool, len(r.Skip))
-	for _, s := range r.Skip {
-		v, err := version.Parse(s)
-		if err != nil {
-			return Policy{}, fmt.Errorf("release.skip: %w", err)
-		}
-		skip[v] = true
-	}
-	if r.MinAge < 0 {
-		return Policy{}, fmt.Errorf("release.min_age: must not be negative, got %s", r.MinAge)
-	}
-	var floor version.V
-	if r.SequentialBelow != "" {
-		if floor, err = version.Parse(r.SequentialBelow); err != nil {
-			return Policy{}, fmt.Errorf("release.sequential_below: %w", err)
-		}
-	}
+// FromConfig builds a Policy from the [release] section as config.Load typed
+// it (Release.Typed) and the bad-versions list (state.Store.BadVersions).
+func FromConfig(r config.Release, bad map[version.V]string) Policy {
 	if bad == nil {
 		bad = map[version.V]string{}
 	}
-	return Policy{Track: track, Constraint: cons, Skip: skip, MinAge: r.MinAge, SequentialBelow: floor, Bad: bad}, nil
+	t := r.Typed // parsed once, by config.Load
+	return Policy{Track: t.Track, Constraint: t.Constraint, Skip: t.Skip, MinAge: r.MinAge, SequentialBelow: t.SequentialBelow, Bad: bad}
 }
 
 // Approved returns the policy as approval (`upgrade --yes`, POST

@@ -10,12 +10,25 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 )
 
+// release loads a config whose [release] section is body, as the daemon does.
+func release(body string) (config.Release, error) {
+	c, err := config.Parse("test.toml", []byte("[release]\n"+body))
+	return c.Release, err
+}
+
+// fromConfig is FromConfig over a [release] section as written in a file.
+func fromConfig(body string, bad map[version.V]string) (Policy, error) {
+	r, err := release(body)
+	if err != nil {
+		return Policy{}, err
+	}
+	return FromConfig(r, bad), nil
+}
+
 func TestFromConfig(t *testing.T) {
-	r := config.Default().Release
-	r.Skip = []string{"v1.23.1"}
-	r.Constraint = ">=v1.20.0 <v3.0.0"
+	body := "skip = [\"v1.23.1\"]\nconstraint = \">=v1.20.0 <v3.0.0\"\n"
 	bad := map[version.V]string{version.MustParse("v1.23.2"): "rolled back"}
-	p, err := FromConfig(r, bad)
+	p, err := fromConfig(body, bad)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,27 +40,24 @@ func TestFromConfig(t *testing.T) {
 	if a := p.Approved(); a.Track != version.StepMajor || p.Track != version.StepMinor {
 		t.Fatalf("Approved() = %v, original now %v", a.Track, p.Track)
 	}
-	r.SequentialBelow = ""
-	if p, err := FromConfig(r, nil); err != nil || !p.SequentialBelow.IsZero() || p.Bad == nil {
+	if p, err := fromConfig(body+"sequential_below = \"\"\n", nil); err != nil || !p.SequentialBelow.IsZero() || p.Bad == nil {
 		t.Fatalf("empty sequential_below: %+v, %v", p, err)
 	}
 
 	bads := []struct {
 		name string
-		edit func(*config.Release)
+		edit string
 		want string
 	}{
-		{"track", func(r *config.Release) { r.Track = "minorr" }, `release.track: "minorr" is not a track`},
-		{"constraint", func(r *config.Release) { r.Constraint = "~v1.0.0" }, "release.constraint: "},
-		{"skip", func(r *config.Release) { r.Skip = []string{"latest"} }, `release.skip: "latest"`},
-		{"min_age", func(r *config.Release) { r.MinAge = -time.Hour }, "release.min_age: must not be negative"},
-		{"sequential_below", func(r *config.Release) { r.SequentialBelow = "v1.22" }, `release.sequential_below: "v1.22"`},
+		{"track", `track = "minorr"`, `release.track: "minorr" is not a track`},
+		{"constraint", `constraint = "~v1.0.0"`, "release.constraint: "},
+		{"skip", `skip = ["latest"]`, `release.skip: "latest"`},
+		{"min_age", `min_age = "-1h"`, "release.min_age: must not be negative"},
+		{"sequential_below", `sequential_below = "v1.22"`, `release.sequential_below: "v1.22"`},
 	}
 	for _, tt := range bads {
 		t.Run(tt.name, func(t *testing.T) {
-			r := config.Default().Release
-			tt.edit(&r)
-			if _, err := FromConfig(r, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
+			if _, err := fromConfig(tt.edit+"\n", nil); err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
 		})
@@ -83,9 +93,7 @@ func TestPlanJSON(t *testing.T) {
 // goes through v1.23 before 2.x (Twenty #23568: 1.22.x → 2.x fails), and
 // from v1.23 on the jump is one hop.
 func TestDefaultFloor(t *testing.T) {
-	r := config.Default().Release
-	r.Track = "major"
-	p, err := FromConfig(r, nil)
+	p, err := fromConfig(`track = "major"`, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ package config
 import (
 	"time"
 
+	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/window"
 )
 
@@ -72,6 +73,18 @@ type Release struct {
 	Skip            []string      `toml:"skip"`       // versions never installed
 	MinAge          time.Duration `toml:"min_age"`
 	SequentialBelow string        `toml:"sequential_below"`
+
+	// Typed is Track, Constraint, Skip and SequentialBelow parsed once by
+	// Load; the policy reads these, never the strings above.
+	Typed Rules `toml:"-"`
+}
+
+// Rules is the [release] policy as typed values.
+type Rules struct {
+	Track           version.Step
+	Constraint      version.Constraint
+	Skip            map[version.V]bool
+	SequentialBelow version.V // zero: sequential paths off
 }
 
 // Window is the maintenance window.
@@ -160,7 +173,7 @@ type Daemon struct {
 
 // Default returns a Config with every key at its default.
 func Default() Config {
-	return Config{
+	c := Config{
 		Install: Install{
 			Mode:           "compose",
 			Dir:            "/opt/twenty",
@@ -226,6 +239,8 @@ func Default() Config {
 			StopGrace:  10 * time.Minute,
 		},
 	}
+	c.Release.Typed, _ = c.Release.parseRules() // the defaults parse
+	return c
 }
 
 // Health check names, the values of health.checks.

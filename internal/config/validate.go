@@ -96,24 +96,11 @@ func (c *Config) validate() []problem {
 	if r.CheckInterval < time.Minute {
 		add("release.check_interval", "must be at least 1m, got %s", r.CheckInterval)
 	}
-	if _, err := version.ParseStep(r.Track); err != nil {
-		add("release.track", "%v", err)
-	}
-	if _, err := version.ParseConstraint(r.Constraint); err != nil {
-		add("release.constraint", "%v", err)
-	}
-	for _, s := range r.Skip {
-		if _, err := version.Parse(s); err != nil {
-			add("release.skip", "%v", err)
-		}
-	}
+	rules, rps := r.parseRules()
+	ps = append(ps, rps...)
+	c.Release.Typed = rules
 	if r.MinAge < 0 {
 		add("release.min_age", "must not be negative, got %s", r.MinAge)
-	}
-	if r.SequentialBelow != "" {
-		if _, err := version.Parse(r.SequentialBelow); err != nil {
-			add("release.sequential_below", "%v", err)
-		}
 	}
 	if strings.ContainsAny(r.TokenFile, "\n") {
 		add("release.token_file", "must be a file name, not a token")
@@ -277,4 +264,34 @@ func validImage(s string) bool {
 		}
 	}
 	return true
+}
+
+// parseRules is the one parser of the [release] policy strings; Load keeps
+// its result in Release.Typed.
+func (r Release) parseRules() (Rules, []problem) {
+	var ps []problem
+	add := func(key string, err error) { ps = append(ps, problem{key, key + ": " + err.Error()}) }
+	var out Rules
+	var err error
+	if out.Track, err = version.ParseStep(r.Track); err != nil {
+		add("release.track", err)
+	}
+	if out.Constraint, err = version.ParseConstraint(r.Constraint); err != nil {
+		add("release.constraint", err)
+	}
+	out.Skip = make(map[version.V]bool, len(r.Skip))
+	for _, s := range r.Skip {
+		v, err := version.Parse(s)
+		if err != nil {
+			add("release.skip", err)
+			continue
+		}
+		out.Skip[v] = true
+	}
+	if r.SequentialBelow != "" {
+		if out.SequentialBelow, err = version.Parse(r.SequentialBelow); err != nil {
+			add("release.sequential_below", err)
+		}
+	}
+	return out, ps
 }
