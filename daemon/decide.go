@@ -47,7 +47,20 @@ type decision struct {
 	Wait       string      // why not now, in words
 	Code       string      // CodeAwaitingApproval when that is why
 	NextWindow time.Time   // next window start the expected duration fits in
+	why        waitKind    // why Next is zero, for callers that word it their own way
 }
+
+// waitKind classifies decision.Wait.
+type waitKind int
+
+const (
+	goNow waitKind = iota
+	waitNothing
+	waitRollbackFailed
+	waitApproval
+	waitWindow      // closed, or too little time left in it
+	waitInterrupted // an interrupted attempt waits for the next window
+)
 
 // decideInput is everything decide looks at.
 type decideInput struct {
@@ -86,26 +99,26 @@ func decide(in decideInput) decision {
 	case dec.Target.IsZero() || len(dec.Path) == 0:
 		dec.Target, dec.Path = version.V{}, nil
 		if !r.ApprovalTarget.IsZero() {
-			dec.Wait = r.ApprovalTarget.String() + " needs approval (POST /api/v1/approve)"
+			dec.Wait, dec.why = r.ApprovalTarget.String()+" needs approval (POST /api/v1/approve)", waitApproval
 			return dec
 		}
-		dec.Wait = "up to date"
+		dec.Wait, dec.why = "up to date", waitNothing
 		return dec
 	case in.RollbackFailed:
-		dec.Wait = "rollback failed: manual recovery needed (twenty-upgraded status)"
+		dec.Wait, dec.why = "rollback failed: manual recovery needed (twenty-upgraded status)", waitRollbackFailed
 		return dec
 	case in.RequireApproval && !approved:
 		dec.Wait = "waiting for approval of " + dec.Target.String() + " (POST /api/v1/approve)"
-		dec.Code = CodeAwaitingApproval
+		dec.Code, dec.why = CodeAwaitingApproval, waitApproval
 		return dec
 	}
 	if in.Window != nil {
 		if open, _ := in.Window.Open(in.Now); !open {
-			dec.Wait = "waiting for the window"
+			dec.Wait, dec.why = "waiting for the window", waitWindow
 			return dec
 		}
 		if !in.Window.Fits(in.Now, in.Expected) {
-			dec.Wait = "too little time left in this window for " + in.Expected.String()
+			dec.Wait, dec.why = "too little time left in this window for "+in.Expected.String(), waitWindow
 			return dec
 		}
 		if at, ok := in.Interrupted[dec.Path[0]]; ok {
@@ -113,6 +126,7 @@ func decide(in decideInput) decision {
 				dec.Wait = dec.Path[0].String() + " was interrupted at " + at.UTC().Format(time.RFC3339) +
 					" (a crash or stop, not its own failure); it is tried once more at the next window"
 				dec.NextWindow, _ = in.Window.NextFit(again, in.Expected)
+				dec.why = waitInterrupted
 				return dec
 			}
 		}

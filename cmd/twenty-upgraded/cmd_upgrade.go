@@ -91,7 +91,7 @@ func runUpgrade(ctx context.Context, e *env, o upgradeOptions) error {
 		return err
 	}
 	if !o.yes {
-		if err := inWindow(e, cfg, store); err != nil {
+		if err := daemon.MayStart(cfg, store, target, e.now()); err != nil {
 			return err
 		}
 	}
@@ -154,7 +154,7 @@ func dryRun(ctx context.Context, e *env, cfg config.Config, store *state.Store, 
 		return err
 	}
 	if !o.yes {
-		if err := hold(inWindow(e, cfg, store)); err != nil {
+		if err := hold(daemon.MayStart(cfg, store, target, e.now())); err != nil {
 			return err
 		}
 	}
@@ -289,27 +289,6 @@ func (e *env) upgradeCommand(v version.V, o upgradeOptions) string {
 		s += " --yes"
 	}
 	return s
-}
-
-// inWindow holds a CLI upgrade outside the window or without approval.
-func inWindow(e *env, cfg config.Config, store *state.Store) error {
-	if cfg.Window.RequireApproval {
-		return fmt.Errorf("%w: window.require_approval is set: approve with upgrade --yes (or POST /api/v1/approve to the daemon)", outcome.ErrHeld)
-	}
-	w := cfg.Window.Typed
-	hist, err := store.History()
-	if err != nil {
-		return err
-	}
-	expected, now := daemon.ExpectedDuration(hist), e.now()
-	if w.Fits(now, expected) {
-		return nil
-	}
-	next := "none within a year"
-	if at, ok := w.NextFit(now, expected); ok {
-		next = at.UTC().Format(time.RFC3339)
-	}
-	return fmt.Errorf("%w: outside the maintenance window %s for an expected %s (next fit: %s); --yes upgrades now", outcome.ErrHeld, w, expected, next)
 }
 
 // newEngine builds the engine with the real runner and backup manager.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twenty-upgraded/twenty-upgraded/daemon"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 	"github.com/twenty-upgraded/twenty-upgraded/steps"
@@ -705,4 +706,22 @@ func TestUpgradeAfterResume(t *testing.T) {
 			t.Errorf("history %+v", h)
 		}
 	})
+}
+
+// TestUpgradeHonoursTheDaemonsApproval (issue 13: one decision rule): the
+// CLI's upgrade decides with the daemon's rule, so an approval given to the
+// daemon (approval.json, POST /api/v1/approve) lets it start without --yes;
+// the old inWindow never read approvals and held it.
+func TestUpgradeHonoursTheDaemonsApproval(t *testing.T) {
+	dir, cfg := fakeInstallAt(t, "compose", "", "v1.19.0", issue14Releases)
+	appendFile(t, cfg, "[window]\nrequire_approval = true\nschedule = \"* * * * *\"\nduration = \"2h\"\n")
+	args := []string{"--config", cfg, "upgrade", "--dry-run", "--to", "v1.20.3"}
+	if out, errOut, code := runCLI(t, args...); code != exitHeld || !strings.Contains(out, "window.require_approval is set") {
+		t.Fatalf("unapproved: exit %d, want 4 naming require_approval\n%s%s", code, out, errOut)
+	}
+	appr := `{"version":"v1.20.3","approved_at":"2026-12-01T00:00:00Z","by":"api"}`
+	must(t, os.WriteFile(filepath.Join(dir, "state", daemon.ApprovalFile), []byte(appr), 0o600))
+	if out, errOut, code := runCLI(t, args...); code != 0 || strings.Contains(out, "HELD") {
+		t.Fatalf("approved through the daemon: exit %d, want 0\n%s%s", code, out, errOut)
+	}
 }
