@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/daemon/checker"
 	"github.com/twenty-upgraded/twenty-upgraded/daemon/policy"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
@@ -35,6 +37,10 @@ type checkReport struct {
 	NextWindow *time.Time      `json:"next_window"`
 	WindowOpen bool            `json:"window_open"`
 	Expected   float64         `json:"expected_duration_seconds"`
+	// WaitNow says why the daemon would not start the next hop now (window,
+	// approval, an interrupted attempt, a failed rollback), by its own rule
+	// (daemon.MayStart); empty when it would, or when there is no next hop.
+	WaitNow string `json:"wait_now,omitempty"`
 	// Gate is the health gate on the next target: the checks that exist on
 	// it (internal/twenty's capability table) and those left out.
 	Gate *gateReport `json:"gate"`
@@ -114,6 +120,13 @@ func (e *env) checkNow(ctx context.Context, current string) (checkReport, error)
 			rep.NextWindow = &at
 		}
 	}
+	if !rep.Next.IsZero() {
+		if err := daemon.MayStart(cfg, store, rep.Next, e.now()); errors.Is(err, outcome.ErrHeld) {
+			rep.WaitNow = strings.TrimPrefix(err.Error(), outcome.ErrHeld.Error()+": ")
+		} else if err != nil {
+			return rep, err
+		}
+	}
 	return rep, nil
 }
 
@@ -162,6 +175,13 @@ func printCheck(w io.Writer, r checkReport, withPath bool) {
 			state = "open now"
 		}
 		fmt.Fprintf(tw, "next window:\t%s (window %s; expected duration %s)\n", r.NextWindow.Format(time.RFC3339), state, time.Duration(r.Expected*float64(time.Second)))
+	}
+	switch {
+	case r.Next.IsZero():
+	case r.WaitNow != "":
+		fmt.Fprintf(tw, "now:\tthe daemon would wait: %s\n", r.WaitNow)
+	default:
+		fmt.Fprintf(tw, "now:\tthe daemon would start %s now\n", r.Next)
 	}
 	if g := r.Gate; g != nil && withPath {
 		fmt.Fprintf(tw, "gate on %s:\t%s\n", g.On, strings.Join(g.Run, ", "))

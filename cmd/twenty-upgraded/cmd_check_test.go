@@ -161,3 +161,21 @@ func TestCheckErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckSaysWhatTheDaemonWouldDoNow: check words the daemon's decision
+// for the next hop (daemon.MayStart), not only the window's times.
+func TestCheckSaysWhatTheDaemonWouldDoNow(t *testing.T) {
+	feed := fmt.Sprintf("[release]\nsource = \"file\"\nfile = %q\nmin_age = \"0s\"\n", releasetest.DemoReleaseFile())
+	for _, tc := range []struct{ name, window, want string }{
+		{"open", "[window]\nschedule = \"* * * * *\"\nduration = \"2h\"\n", "the daemon would start v"},
+		{"approval", "[window]\nschedule = \"* * * * *\"\nduration = \"2h\"\nrequire_approval = true\n", "the daemon would wait: window.require_approval is set"},
+		{"closed", fmt.Sprintf("[window]\nschedule = \"CRON_TZ=UTC 0 %d * * *\"\nduration = \"1h\"\n", (time.Now().UTC().Hour()+12)%24), "the daemon would wait: outside the maintenance window"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, code := runCLI(t, "--config", writeConfig(t, "v1.19.0", feed+tc.window), "check")
+			if code != 0 || !strings.Contains(out, tc.want) {
+				t.Fatalf("exit %d, output lacks %q:\n%s%s", code, tc.want, out, errOut)
+			}
+		})
+	}
+}
