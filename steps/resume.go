@@ -65,34 +65,23 @@ func (e *Engine) Resume(ctx context.Context) (bool, state.Entry, error) {
 	// No step failed on its own: a kill, a power loss or a stop ended it. The
 	// release is not at fault (yet); see rollbackAndFinish.
 	r.interrupted = t.Error == ""
-	var en state.Entry
-	switch {
-	case t.Phase == state.PhaseRollback:
-		// During a rollback: roll back again. Steps already undone are
-		// skipped; the one that was being undone runs again (every rollback
-		// action is idempotent).
-		en, err = e.rollbackAndFinish(ctx, r, cause)
-	case slices.Contains(t.Done, StepHealth):
-		// The gate passed: only commit was left or was running. Finish it
-		// (prune and post_upgrade are safe to repeat).
-		en, err = e.conclude(ctx, r, r.forward(ctx))
-	case !r.u.Started(StepStop):
-		// Before "stop": nothing changed (a pulled image or fetched objects
-		// may stay). Clean up and record the transaction as failed.
-		en, err = e.rollbackAndFinish(ctx, r, cause)
-		if errors.Is(err, cause) { // recorded and closed, as failed
-			err = fmt.Errorf("%w: %w", ErrNothingChanged, err)
-		}
-	case !r.u.Started(r.plan.change):
-		// Between "stop" and "switch": the old version is still configured,
-		// its data untouched. Start it again (stop's rollback: up -d, then the
-		// gate on the old version); the version is not marked bad.
-		en, err = e.rollbackAndFinish(ctx, r, cause)
-	default:
-		// After "switch", before "commit": roll back everything (restore the
-		// backup, old .env and image, up, gate on the old version); the
-		// version is marked bad when it had started.
-		en, err = e.rollbackAndFinish(ctx, r, cause)
+	// One rule per position (docs/engine.md, "Crash and restart"):
+	//   - the gate passed and no rollback began: only commit was left or was
+	//     running; finish it (prune and post_upgrade are safe to repeat);
+	//   - anywhere else, roll back what was started, newest first, skipping
+	//     what is already undone (every rollback action is idempotent). What
+	//     that does depends on how far it got: before "stop" nothing changed
+	//     (recorded as failed, ErrNothingChanged); before the switch stop's
+	//     rollback starts the old version again; after it everything is
+	//     restored. rollbackAndFinish decides whether the version is bad.
+	if t.Phase != state.PhaseRollback && slices.Contains(t.Done, StepHealth) {
+		en, err := e.conclude(ctx, r, r.forward(ctx))
+		return true, en, err
+	}
+	nothingChanged := t.Phase != state.PhaseRollback && !r.u.Started(StepStop)
+	en, err := e.rollbackAndFinish(ctx, r, cause)
+	if nothingChanged && errors.Is(err, cause) { // recorded and closed, as failed
+		err = fmt.Errorf("%w: %w", ErrNothingChanged, err)
 	}
 	return true, en, err
 }

@@ -68,36 +68,22 @@ func (r *txnRunner) forward(ctx context.Context) error {
 			// leave Twenty down until the daemon starts again.
 			return fmt.Errorf("%w before step %s: the daemon is stopping (nothing was stopped yet)", errInterrupted, name)
 		}
-		t.Step = name
 		if !slices.Contains(t.Started, name) {
 			t.Started = append(t.Started, name)
 		}
-		if err := r.save(); err != nil { // persist, then act
-			return &StepError{Step: name, Action: "run", Err: err}
-		}
-		r.e.obs.Phase(t, name)
-		log := r.u.Log.With("step", name)
-		log.Info("step started")
-		start := r.e.now()
-		err := r.inject.before(ctx, name)
-		if err == nil {
-			err = s.Run(ctx, r.u)
-		}
-		if err == nil {
-			err = r.inject.after(ctx, name)
-		}
-		d := r.e.now().Sub(start)
-		r.timing(name, "run", d, err)
-		r.e.obs.StepDone(name, "run", d, err)
-		if err != nil {
-			if ctx.Err() != nil {
-				log.Warn("step interrupted", "err", err)
-				return fmt.Errorf("%w in step %s: %w", errInterrupted, name, err)
+		err := r.act(ctx, name, "run", func(ctx context.Context) error {
+			err := r.inject.before(ctx, name)
+			if err == nil {
+				err = s.Run(ctx, r.u)
 			}
-			log.Error("step failed", "err", err, "duration_seconds", d.Seconds())
-			return &StepError{Step: name, Action: "run", Err: err}
+			if err == nil {
+				err = r.inject.after(ctx, name)
+			}
+			return err
+		})
+		if err != nil {
+			return err
 		}
-		log.Info("step done", "duration_seconds", d.Seconds())
 		t.Done = append(t.Done, name)
 	}
 	return r.save()
@@ -119,32 +105,53 @@ func (r *txnRunner) rollback(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%w before rolling back step %s: %w", errInterrupted, name, err)
 		}
-		t.Step = name
-		if err := r.save(); err != nil { // persist, then act
-			return &StepError{Step: name, Action: "rollback", Err: err}
-		}
-		r.e.obs.Phase(t, "rollback: "+name)
-		log := r.u.Log.With("step", name)
-		log.Info("rollback started")
-		start := r.e.now()
-		err := r.inject.rollback(ctx, name)
-		if err == nil {
-			err = s.Rollback(ctx, r.u)
-		}
-		d := r.e.now().Sub(start)
-		r.timing(name, "rollback", d, err)
-		r.e.obs.StepDone(name, "rollback", d, err)
-		if err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("%w while rolling back step %s: %w", errInterrupted, name, err)
+		err := r.act(ctx, name, "rollback", func(ctx context.Context) error {
+			err := r.inject.rollback(ctx, name)
+			if err == nil {
+				err = s.Rollback(ctx, r.u)
 			}
-			log.Error("rollback failed", "err", err, "duration_seconds", d.Seconds())
-			return &StepError{Step: name, Action: "rollback", Err: err}
+			return err
+		})
+		if err != nil {
+			return err
 		}
-		log.Info("rollback done", "duration_seconds", d.Seconds())
 		t.Undone = append(t.Undone, name)
 	}
 	return r.save()
+}
+
+// act runs one action of step name, "run" or "rollback", under the rules
+// both directions share: persist the position, then act; time it and tell
+// the observer; an error while ctx has ended is an interruption (the
+// transaction stays open), any other is the step's failure (*StepError).
+func (r *txnRunner) act(ctx context.Context, name, action string, do func(context.Context) error) error {
+	t := r.u.Txn
+	t.Step = name
+	if err := r.save(); err != nil { // persist, then act
+		return &StepError{Step: name, Action: action, Err: err}
+	}
+	phase, verb, where := name, "step", "in step"
+	if action == "rollback" {
+		phase, verb, where = "rollback: "+name, "rollback", "while rolling back step"
+	}
+	r.e.obs.Phase(t, phase)
+	log := r.u.Log.With("step", name)
+	log.Info(verb + " started")
+	start := r.e.now()
+	err := do(ctx)
+	d := r.e.now().Sub(start)
+	r.timing(name, action, d, err)
+	r.e.obs.StepDone(name, action, d, err)
+	if err != nil {
+		if ctx.Err() != nil {
+			log.Warn(verb+" interrupted", "err", err)
+			return fmt.Errorf("%w %s %s: %w", errInterrupted, where, name, err)
+		}
+		log.Error(verb+" failed", "err", err, "duration_seconds", d.Seconds())
+		return &StepError{Step: name, Action: action, Err: err}
+	}
+	log.Info(verb+" done", "duration_seconds", d.Seconds())
+	return nil
 }
 
 func (r *txnRunner) timing(step, action string, d time.Duration, err error) {
