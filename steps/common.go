@@ -197,4 +197,9 @@ func (u *Upgrade) observer() Observer {
 // newVersionTouched reports whether a step after the switch started: the
 // new version may have run (migrated the database, built), so its data must
 // be restored and, when it failed, the version is bad.
-func (u *Upgrade) newVersionTouched() bool { return buildPlan(u.Txn.Mode).newVersionTouched(u) }
+func (u *Upgrade) newVersionTouched() bool {
+	if u.plan.steps == nil { // an Upgrade built by hand (tests, dry run)
+		u.plan = buildPlan(u.Txn.Mode)
+	}
+	return u.plan.newVersionTouched(u)
+}

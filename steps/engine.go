@@ -162,7 +162,8 @@ func (e *Engine) newRunner(txn *state.Txn, c *install.Install, inj map[string]st
 		}
 		u.Gate = g
 	}
-	r := &txnRunner{e: e, u: u, plan: buildPlan(txn.Mode), inject: newInject(e.envInject, inj)}
+	u.plan = buildPlan(txn.Mode)
+	r := &txnRunner{e: e, u: u, plan: u.plan, inject: newInject(e.envInject, inj)}
 	u.persist = r.save
 	u.obs = e.obs
 	return r
@@ -195,7 +196,7 @@ func (e *Engine) rollbackAndFinish(ctx context.Context, r *txnRunner, cause erro
 		// Nothing changed yet: the upgrade did not happen, Twenty kept running.
 		return e.finish(r, state.ResultFailed, cause)
 	}
-	if r.plan.newVersionTouched(u) {
+	if u.newVersionTouched() {
 		reason, bad := "rolled back "+u.Txn.ID+": "+oneLine(cause.Error(), 200), true
 		if r.interrupted {
 			// The new version ran but was interrupted (a crash, not its

@@ -3,6 +3,8 @@ package steps
 import (
 	"context"
 	"slices"
+
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 )
 
 // step is a Step made of two functions; most steps are a few lines each.
@@ -27,7 +29,7 @@ type plan struct {
 }
 
 func buildPlan(mode string) plan {
-	if mode == "source" {
+	if mode == string(install.ModeSource) {
 		return sourcePlan()
 	}
 	return composePlan()

@@ -100,6 +100,7 @@ type Upgrade struct {
 	Out    io.Writer
 
 	persist func() error // saves Txn to the journal
+	plan    plan         // the transaction's steps (buildPlan of Txn.Mode)
 	obs     Observer
 	srcNew  *install.SourcePlan // source mode: the new tag's commands, read once
 }
