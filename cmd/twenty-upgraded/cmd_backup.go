@@ -24,11 +24,7 @@ func cmdBackup(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usageErr("backup takes no arguments, got %q", fs.Args())
 	}
-	cfg, err := e.loadConfig()
-	if err != nil {
-		return err
-	}
-	store, unlock, err := lockState(cfg, "backup")
+	cfg, store, unlock, err := e.openLocked("backup")
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/daemon/policy"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
-	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 )
@@ -80,11 +79,7 @@ func cmdCheck(ctx context.Context, e *env, args []string) error {
 // checkNow loads the config, asks the source and plans. current, when set,
 // replaces the installed version (plan --current).
 func (e *env) checkNow(ctx context.Context, current string) (checkReport, error) {
-	cfg, err := e.loadConfig()
-	if err != nil {
-		return checkReport{}, err
-	}
-	store, err := state.Open(cfg.Daemon.StateDir)
+	cfg, store, err := e.open()
 	if err != nil {
 		return checkReport{}, err
 	}

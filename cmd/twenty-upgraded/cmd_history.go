@@ -20,11 +20,7 @@ func cmdHistory(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usageErr("history takes no arguments, got %q", fs.Args())
 	}
-	cfg, err := e.loadConfig()
-	if err != nil {
-		return err
-	}
-	store, err := state.Open(cfg.Daemon.StateDir)
+	_, store, err := e.open()
 	if err != nil {
 		return err
 	}

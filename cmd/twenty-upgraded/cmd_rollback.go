@@ -16,11 +16,7 @@ func cmdRollback(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usageErr("rollback takes no arguments")
 	}
-	cfg, err := e.loadConfig()
-	if err != nil {
-		return err
-	}
-	store, unlock, err := lockState(cfg, "rollback")
+	cfg, store, unlock, err := e.openLocked("rollback")
 	if err != nil {
 		return err
 	}

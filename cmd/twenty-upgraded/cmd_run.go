@@ -34,11 +34,7 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usageErr("run takes no arguments")
 	}
-	cfg, err := e.loadConfig()
-	if err != nil {
-		return err
-	}
-	store, unlock, err := lockState(cfg, "daemon")
+	cfg, store, unlock, err := e.openLocked("daemon")
 	if err != nil {
 		return err
 	}

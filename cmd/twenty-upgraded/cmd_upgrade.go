@@ -58,11 +58,7 @@ func runUpgrade(ctx context.Context, e *env, o upgradeOptions) error {
 		}
 		target = v
 	}
-	cfg, err := e.loadConfig()
-	if err != nil {
-		return err
-	}
-	store, err := state.Open(cfg.Daemon.StateDir)
+	cfg, store, err := e.open()
 	if err != nil {
 		return err
 	}

@@ -189,6 +189,27 @@ func (e *env) loadConfig() (config.Config, error) {
 	return cfg, nil
 }
 
+// open loads the config and opens its state folder: how every command that
+// reads state begins.
+func (e *env) open() (config.Config, *state.Store, error) {
+	cfg, err := e.loadConfig()
+	if err != nil {
+		return cfg, nil, err
+	}
+	store, err := state.Open(cfg.Daemon.StateDir)
+	return cfg, store, err
+}
+
+// openLocked is open plus the state folder's lock for what (lockState).
+func (e *env) openLocked(what string) (config.Config, *state.Store, func(), error) {
+	cfg, err := e.loadConfig()
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	store, unlock, err := lockState(cfg, what)
+	return cfg, store, unlock, err
+}
+
 func newLogger(w io.Writer, d config.Daemon) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(strings.ToUpper(d.LogLevel)))
