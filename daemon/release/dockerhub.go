@@ -160,19 +160,12 @@ func (d *dockerHub) Releases(ctx context.Context) ([]Release, error) {
 func (d *dockerHub) walk(ctx context.Context, at *url.URL, page hubPage, hdr http.Header) ([]hubTag, error) {
 	hdr.Del("If-None-Match")
 	tags := slices.Clone(page.Results)
-	seen := map[string]bool{at.String(): true}
-	for pages := 1; page.Next != nil && *page.Next != ""; pages++ {
-		if pages >= d.f.opts.MaxPages {
-			return nil, fmt.Errorf("dockerhub: more than %d pages of tags: refusing to go on", d.f.opts.MaxPages)
-		}
-		next, err := resolveNext("dockerhub", d.base, at, *page.Next, dockerHubHost)
+	pg := d.f.newPager(d.base, at, "tags", dockerHubHost)
+	for page.Next != nil && *page.Next != "" {
+		next, err := pg.next(*page.Next)
 		if err != nil {
 			return nil, err
 		}
-		if seen[next.String()] {
-			return nil, fmt.Errorf("dockerhub: next link %s was already visited: the feed loops", redact(next.String()))
-		}
-		seen[next.String()] = true
 		resp, err := d.f.get(ctx, next.String(), hdr)
 		if err != nil {
 			return nil, err
@@ -181,7 +174,6 @@ func (d *dockerHub) walk(ctx context.Context, at *url.URL, page hubPage, hdr htt
 			return nil, fmt.Errorf("dockerhub: %s: %w", redact(next.String()), err)
 		}
 		tags = append(tags, page.Results...)
-		at = next
 	}
 	return tags, nil
 }

@@ -123,11 +123,11 @@ func (g *gitHub) Releases(ctx context.Context) ([]Release, error) {
 // walk decodes page 1 (resp) and every page its Link headers lead to.
 func (g *gitHub) walk(ctx context.Context, resp *response, hdr http.Header) ([]Release, error) {
 	rels := []Release{}
-	at, seen := resp.URL, map[string]bool{resp.URL.String(): true}
-	for pages := 1; ; pages++ {
+	pg := g.f.newPager(g.base, resp.URL, "releases", gitHubHost)
+	for {
 		page, err := decodeGitHubPage(resp.Body)
 		if err != nil {
-			return nil, fmt.Errorf("github: %s: %w", redact(at.String()), err)
+			return nil, fmt.Errorf("github: %s: %w", redact(pg.at.String()), err)
 		}
 		for _, gr := range page {
 			if r, ok := gr.release(g.filter); ok {
@@ -138,21 +138,13 @@ func (g *gitHub) walk(ctx context.Context, resp *response, hdr http.Header) ([]R
 		if !ok {
 			return rels, nil
 		}
-		if pages >= g.f.opts.MaxPages {
-			return nil, fmt.Errorf("github: more than %d pages of releases: refusing to go on", g.f.opts.MaxPages)
-		}
-		next, err := resolveNext("github", g.base, at, link, gitHubHost)
+		next, err := pg.next(link)
 		if err != nil {
 			return nil, err
 		}
-		if seen[next.String()] {
-			return nil, fmt.Errorf("github: next link %s was already visited: the feed loops", redact(next.String()))
-		}
-		seen[next.String()] = true
 		if resp, err = g.f.get(ctx, next.String(), hdr); err != nil {
 			return nil, err
 		}
-		at = next
 	}
 }
 

@@ -253,3 +253,38 @@ func resolveNext(source string, base, page *url.URL, link, publicHost string) (*
 	next.User = nil
 	return next, nil
 }
+
+// pager guards a walk over "next" links, the same for every source: at most
+// max pages, every link resolved against the page it came from and kept on
+// the configured server (resolveNext), and no page twice (a feed that
+// loops is refused, not followed forever).
+type pager struct {
+	source, what, publicHost string
+	base, at                 *url.URL
+	max, pages               int
+	seen                     map[string]bool
+}
+
+// newPager starts a walk at page 1 (first); what names the items ("tags").
+func (f *fetcher) newPager(base, first *url.URL, what, publicHost string) *pager {
+	return &pager{source: f.source, what: what, publicHost: publicHost, base: base, at: first,
+		max: f.opts.MaxPages, pages: 1, seen: map[string]bool{first.String(): true}}
+}
+
+// next checks link, found on the current page, and moves to it.
+func (p *pager) next(link string) (*url.URL, error) {
+	if p.pages >= p.max {
+		return nil, fmt.Errorf("%s: more than %d pages of %s: refusing to go on", p.source, p.max, p.what)
+	}
+	next, err := resolveNext(p.source, p.base, p.at, link, p.publicHost)
+	if err != nil {
+		return nil, err
+	}
+	if p.seen[next.String()] {
+		return nil, fmt.Errorf("%s: next link %s was already visited: the feed loops", p.source, redact(next.String()))
+	}
+	p.seen[next.String()] = true
+	p.pages++
+	p.at = next
+	return next, nil
+}

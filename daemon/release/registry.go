@@ -134,33 +134,25 @@ func (r *registry) listTags(ctx context.Context) ([]string, error) {
 	etag := resp.Header.Get("ETag")
 	hdr.Del("If-None-Match")
 	var tags []string
-	at, seen := resp.URL, map[string]bool{resp.URL.String(): true}
-	for pages := 1; ; pages++ {
+	pg := r.f.newPager(r.base, resp.URL, "tags", "")
+	for {
 		tl, err := decodeTagList(resp.Body)
 		if err != nil {
-			return nil, fmt.Errorf("registry: %s: %w", redact(at.String()), err)
+			return nil, fmt.Errorf("registry: %s: %w", redact(pg.at.String()), err)
 		}
 		tags = append(tags, tl.Tags...)
 		link, ok := parseLink(resp.Header.Get("Link"))["next"]
 		if !ok {
-			r.etag, r.onePage, r.tags = etag, pages == 1, tags
+			r.etag, r.onePage, r.tags = etag, pg.pages == 1, tags
 			return tags, nil
 		}
-		if pages >= r.f.opts.MaxPages {
-			return nil, fmt.Errorf("registry: more than %d pages of tags: refusing to go on", r.f.opts.MaxPages)
-		}
-		next, err := resolveNext("registry", r.base, at, link, "")
+		next, err := pg.next(link)
 		if err != nil {
 			return nil, err
 		}
-		if seen[next.String()] {
-			return nil, fmt.Errorf("registry: next link %s was already visited: the registry loops", redact(next.String()))
-		}
-		seen[next.String()] = true
 		if resp, err = r.auth.get(ctx, next.String(), hdr); err != nil {
 			return nil, err
 		}
-		at = next
 	}
 }
 
