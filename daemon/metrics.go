@@ -25,7 +25,8 @@ func Results() []string {
 	return []string{state.ResultSuccess, state.ResultRolledBack, state.ResultFailed}
 }
 
-// Metrics are the daemon's Prometheus metrics (DESIGN.md names, binding).
+// Metrics are the daemon's Prometheus metrics (names in docs/daemon.md
+// "Metrics"; binding: alerts and dashboards use them).
 type Metrics struct {
 	BuildInfo        *prometheus.GaugeVec
 	Installed        *prometheus.GaugeVec

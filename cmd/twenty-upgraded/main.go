@@ -26,7 +26,7 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/steps/backup"
 )
 
-// Exit codes (DESIGN.md, binding).
+// Exit codes (README.md "Commands"; binding: scripts depend on them).
 const (
 	exitOK         = 0
 	exitFailed     = 1

@@ -162,7 +162,7 @@ func (c *Checker) ask(ctx context.Context, in install.Installed) (Result, []poli
 	return res, cands, p, nil
 }
 
-// Has reports whether the source lists v now (TWENTY.md: only install tags
+// Has reports whether the source lists v now (docs/policy.md: only install tags
 // the registry serves now).
 func (r Result) Has(v version.V) bool {
 	for _, rel := range r.Releases {

@@ -96,7 +96,7 @@ func (r *registry) Releases(ctx context.Context) ([]Release, error) {
 	}
 	for t := range r.known {
 		if !present[t] {
-			delete(r.known, t) // a tag can disappear (TWENTY.md)
+			delete(r.known, t) // a tag can disappear (docs/policy.md, v0.52.x)
 		}
 	}
 	if err := r.resolveAll(ctx, todo); err != nil {

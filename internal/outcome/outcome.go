@@ -1,5 +1,5 @@
 // Package outcome holds the few error classes the CLI maps to exit codes
-// (DESIGN.md: 3 rolled back, 4 held). Packages wrap them with %w; only
+// (README.md: 3 rolled back, 4 held). Packages wrap them with %w; only
 // cmd/twenty-upgraded turns them into exit codes.
 package outcome
 

@@ -18,7 +18,7 @@ import (
 )
 
 // FailureLines are server log lines that mean the upgrade failed, whatever
-// the HTTP checks say (TWENTY.md: "Upgrade completed with N workspace failure(s)").
+// the HTTP checks say (docs/twenty.md "Is it really up?": "Upgrade completed with N workspace failure(s)").
 var FailureLines = []string{"Upgrade completed with errors", "Upgrade failed", "workspace failure"}
 
 const logTailLines = 20

@@ -31,7 +31,8 @@ type rel struct {
 
 func (r rel) name() string { return fmt.Sprintf("v%d.%d.%d", r.Major, r.Minor, r.Patch) }
 
-// onHub reports whether Docker Hub serves the release (TWENTY.md).
+// onHub reports whether Docker Hub serves the release (docs/release-sources.md:
+// v1.7.0 had a GitHub release and no image).
 func (r rel) onHub() bool {
 	if r.Major == 1 && r.Minor == 7 && r.Patch == 0 {
 		return false // GitHub release without an image
