@@ -266,7 +266,7 @@ func (d *Daemon) initFromDisk() error {
 		d.st.state = StateRollbackFailed
 	}
 	d.st.txn = txn
-	d.st.expected = expectedDuration(hist)
+	d.st.expected = ExpectedDuration(hist)
 	d.st.interrupt = interruptedAttempts(hist)
 	return nil
 }

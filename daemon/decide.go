@@ -21,8 +21,10 @@ const (
 // waits for POST /api/v1/approve.
 const CodeAwaitingApproval = "awaiting_approval"
 
-// expectedDuration estimates how long the next transaction takes.
-func expectedDuration(hist []state.Entry) time.Duration {
+// ExpectedDuration estimates how long the next transaction takes from
+// history; `check` and `status` use it to name the same next window as the
+// daemon.
+func ExpectedDuration(hist []state.Entry) time.Duration {
 	var longest float64
 	n := 0
 	for i := len(hist) - 1; i >= 0 && n < expectedSample; i-- {

@@ -75,7 +75,7 @@ func TestExpectedDuration(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := expectedDuration(tt.hist); got != tt.want {
+			if got := ExpectedDuration(tt.hist); got != tt.want {
 				t.Errorf("got %s, want %s", got, tt.want)
 			}
 		})

@@ -35,7 +35,7 @@ func MayStart(cfg config.Config, store *state.Store, target version.V, now time.
 		RequireApproval: cfg.Window.RequireApproval,
 		Window:          cfg.Window.Typed,
 		Now:             now,
-		Expected:        expectedDuration(hist),
+		Expected:        ExpectedDuration(hist),
 		RollbackFailed:  txn != nil && txn.Phase == state.PhaseFailed,
 		Interrupted:     interruptedAttempts(hist),
 	}

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"strings"
-	"time"
 )
 
 // publish records a successful check: metrics, the decision, STATUS=.
@@ -106,11 +105,4 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// expectedNow returns the current expected-duration estimate.
-func (d *Daemon) expectedNow() time.Duration {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.st.expected
 }

@@ -85,7 +85,7 @@ func OfflineStatus(store *state.Store, win Window, installed version.V, now time
 		return st, err
 	}
 	st.Transaction, st.Approval = txn, ap
-	exp := expectedDuration(hist)
+	exp := ExpectedDuration(hist)
 	st.ExpectedDurationSeconds = exp.Seconds()
 	if len(hist) > 0 {
 		last := hist[len(hist)-1]

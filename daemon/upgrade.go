@@ -85,7 +85,7 @@ func (d *Daemon) afterTxn(e state.Entry) {
 		d.st.state = StateIdle
 	}
 	if hist != nil {
-		d.st.expected = expectedDuration(hist)
+		d.st.expected = ExpectedDuration(hist)
 		d.st.interrupt = interruptedAttempts(hist)
 	}
 	if a := d.approval; a != nil && e.Result == state.ResultSuccess && !e.To.Less(a.Version) {

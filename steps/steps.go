@@ -66,7 +66,6 @@ const (
 // needed to undo them.
 const (
 	FactOldTag        = "old_tag"         // TAG in .env before the switch
-	FactOldEnv        = "old_env"         // the whole old .env (compose), base64-free: kept as text
 	FactServerImage   = "server_image"    // image reference of the server container (repo:tag)
 	FactServerImageID = "server_image_id" // image ID the server ran before
 	FactWorkerImage   = "worker_image"

@@ -65,16 +65,6 @@ func PruneCandidates(sets []Set, keep int, protect []string) []string {
 	return out
 }
 
-// Estimate is the expected size of a set: the databases' on-disk size
-// (a compressed dump is smaller) plus the uploaded files.
-func (m *Manager) Estimate(ctx context.Context) (int64, error) {
-	in, err := m.install(ctx, nil)
-	if err != nil {
-		return 0, err
-	}
-	return m.estimateWith(ctx, in)
-}
-
 func (m *Manager) estimateWith(ctx context.Context, in *install.Install) (int64, error) {
 	p, err := m.pgClient(in, m.cfg.Timeouts.Command)
 	if err != nil {

@@ -129,11 +129,6 @@ func (c *Cluster) URL(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.Port, db)
 }
 
-// Env is what a client needs in its environment to reach the cluster.
-func (c *Cluster) Env() []string {
-	return []string{"PGHOST=127.0.0.1", "PGPORT=" + strconv.Itoa(c.Port), "PGUSER=postgres"}
-}
-
 // SQL runs script in database db through psql (stopping at the first error)
 // and returns its unaligned, tuples-only output.
 func (c *Cluster) SQL(db, script string) (string, error) {
