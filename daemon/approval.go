@@ -72,8 +72,8 @@ func approvable(r *CheckResult, requireApproval bool) version.V {
 	if r == nil {
 		return version.V{}
 	}
-	if !r.ApprovalTarget.IsZero() {
-		return r.ApprovalTarget
+	if at, _ := r.approval(); !at.IsZero() {
+		return at
 	}
 	if requireApproval {
 		return r.Target

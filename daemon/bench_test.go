@@ -39,7 +39,7 @@ func (b *benchChecker) Check(ctx context.Context) (CheckResult, error) {
 	if err != nil {
 		return CheckResult{}, err
 	}
-	return CheckResult{Current: res.Plan.Current, Newest: res.Plan.Newest, Target: res.Plan.Target, Path: res.Plan.Path}, nil
+	return CheckResult{Plan: res.Plan}, nil
 }
 
 // TestIdleBench is `make bench`: a daemon with the real Docker Hub source

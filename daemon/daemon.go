@@ -20,34 +20,26 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/policy"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 )
 
-// Held is a newer release that is not installed, with why. Code is a short
-// stable snake_case value (the update_held{reason} label).
-type Held struct {
-	Version    version.V `json:"version"`
-	Code       string    `json:"code"`
-	Reason     string    `json:"reason"`
-	Approvable bool      `json:"approvable"`
+// CheckResult is one release check: the policy's plan as it is, plus how
+// many HTTP requests the check made (for the bench).
+type CheckResult struct {
+	policy.Plan
+	Requests int
 }
 
-// CheckResult is one release check and its plan.
-type CheckResult struct {
-	Current version.V // installed version
-	Newest  version.V // newest release the source knows, allowed or not
-	Target  version.V // last hop of Path; zero when nothing is to be installed
-	Path    []version.V
-	Held    []Held
-	// ApprovalTarget and ApprovalPath are what approval would allow; zero
-	// and nil when approval changes nothing.
-	ApprovalTarget version.V
-	ApprovalPath   []version.V
-	Warnings       []string
-	// Requests is how many HTTP requests the check made (for the bench).
-	Requests int
+// approval returns what approval would allow: zero and nil when it changes
+// nothing.
+func (r CheckResult) approval() (version.V, []version.V) {
+	if r.Approval == nil {
+		return version.V{}, nil
+	}
+	return r.Approval.Target, r.Approval.Path
 }
 
 // Checker asks the release source and plans from the installed version.

@@ -84,12 +84,13 @@ type decideInput struct {
 // the window and the time, install the next hop now or say why not.
 func decide(in decideInput) decision {
 	r := in.Result
+	approvalTarget, approvalPath := r.approval()
 	dec := decision{Target: r.Target, Path: r.Path}
 	approved := false
 	if a := in.Approval; a != nil {
 		switch {
-		case !r.ApprovalTarget.IsZero() && a.Version == r.ApprovalTarget:
-			dec.Target, dec.Path, approved = r.ApprovalTarget, r.ApprovalPath, true
+		case !approvalTarget.IsZero() && a.Version == approvalTarget:
+			dec.Target, dec.Path, approved = approvalTarget, approvalPath, true
 		case !r.Target.IsZero() && a.Version == r.Target:
 			approved = true
 		}
@@ -100,8 +101,8 @@ func decide(in decideInput) decision {
 	switch {
 	case dec.Target.IsZero() || len(dec.Path) == 0:
 		dec.Target, dec.Path = version.V{}, nil
-		if !r.ApprovalTarget.IsZero() {
-			dec.Wait, dec.why = r.ApprovalTarget.String()+" needs approval (POST /api/v1/approve)", waitApproval
+		if !approvalTarget.IsZero() {
+			dec.Wait, dec.why = approvalTarget.String()+" needs approval (POST /api/v1/approve)", waitApproval
 			return dec
 		}
 		dec.Wait, dec.why = "up to date", waitNothing

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/policy"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/window"
@@ -14,10 +15,10 @@ func TestDecide(t *testing.T) {
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	next := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
 	open, closed := fakeWindow{open: true}, fakeWindow{next: next}
-	plain := CheckResult{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}
-	needsApproval := CheckResult{Current: v1226, Newest: v220, Target: v210, Path: []version.V{v210},
-		ApprovalTarget: v220, ApprovalPath: []version.V{v210, v220}}
-	onlyApproval := CheckResult{Current: v1226, Newest: v220, ApprovalTarget: v220, ApprovalPath: []version.V{v220}}
+	plain := CheckResult{Plan: policy.Plan{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}}
+	needsApproval := CheckResult{Plan: policy.Plan{Current: v1226, Newest: v220, Target: v210, Path: []version.V{v210},
+		Approval: &policy.Unlock{Target: v220, Path: []version.V{v210, v220}}}}
+	onlyApproval := CheckResult{Plan: policy.Plan{Current: v1226, Newest: v220, Approval: &policy.Unlock{Target: v220, Path: []version.V{v220}}}}
 	tests := []struct {
 		name    string
 		in      decideInput
@@ -30,7 +31,7 @@ func TestDecide(t *testing.T) {
 		{name: "open window installs", in: decideInput{Result: plain, Window: open}, next: v210, target: v210},
 		{name: "no window means always open", in: decideInput{Result: plain}, next: v210, target: v210},
 		{name: "closed window waits", in: decideInput{Result: plain, Window: closed}, target: v210, wait: "waiting for the window", nextWin: next},
-		{name: "up to date", in: decideInput{Result: CheckResult{Current: v210, Newest: v210}, Window: open}, wait: "up to date"},
+		{name: "up to date", in: decideInput{Result: CheckResult{Plan: policy.Plan{Current: v210, Newest: v210}}, Window: open}, wait: "up to date"},
 		{name: "require approval waits", in: decideInput{Result: plain, Window: open, RequireApproval: true},
 			target: v210, wait: "waiting for approval of v2.1.0", code: CodeAwaitingApproval},
 		{name: "require approval approved", in: decideInput{Result: plain, Window: open, RequireApproval: true, Approval: &Approval{Version: v210}},
@@ -89,7 +90,7 @@ func TestInterruptedWaitsForTheNextWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain := CheckResult{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}
+	plain := CheckResult{Plan: policy.Plan{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}}
 	now := time.Date(2026, 11, 28, 3, 40, 0, 0, time.UTC)
 	hist := []state.Entry{{To: v210, Result: state.ResultRolledBack, Interrupted: true, FinishedAt: now.Add(-20 * time.Minute)}}
 	in := decideInput{Result: plain, Window: w, Now: now, Expected: 15 * time.Minute, Interrupted: interruptedAttempts(hist)}

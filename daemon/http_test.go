@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/policy"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
@@ -87,7 +88,7 @@ func TestPostAuth(t *testing.T) {
 
 func TestApproveFlow(t *testing.T) {
 	h := newHarness(t, withToken("tok"), func(cfg *config.Config, _ *Deps) { cfg.Window.RequireApproval = true })
-	h.chk.set(CheckResult{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}, nil)
+	h.chk.set(CheckResult{Plan: policy.Plan{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}}, nil)
 	addr, _ := h.start(t)
 	eventually(t, "the first check", func() bool { return h.d.Status().Waiting != "" })
 	if got := h.d.Status().Waiting; !strings.HasPrefix(got, "waiting for approval of v2.1.0") {
@@ -122,7 +123,7 @@ func TestApproveFlow(t *testing.T) {
 
 func TestApprovalSurvivesRestart(t *testing.T) {
 	h := newHarness(t, func(cfg *config.Config, _ *Deps) { cfg.Window.RequireApproval = true })
-	h.d.publish(CheckResult{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}})
+	h.d.publish(CheckResult{Plan: policy.Plan{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}})
 	if _, err := h.d.Approve(version.V{}, "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,7 @@ func TestStatusAndHistoryDocuments(t *testing.T) {
 	if err := h.d.deps.Store.Append(state.Entry{ID: "a1", From: v1226, To: v210, Result: state.ResultSuccess, Seconds: 600}); err != nil {
 		t.Fatal(err)
 	}
-	h.chk.set(CheckResult{Current: v210, Newest: v220, Held: []Held{{Version: v220, Code: "too_new", Reason: "published 1h ago"}}}, nil)
+	h.chk.set(CheckResult{Plan: policy.Plan{Current: v210, Newest: v220, Held: []policy.Held{{Version: v220, Code: "too_new", Reason: "published 1h ago"}}}}, nil)
 	addr, _ := h.start(t)
 	eventually(t, "the first check", func() bool { return h.d.Status().LastCheck != nil })
 	resp, err := http.Get(addr + "/api/v1/status")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/policy"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/drain"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
@@ -28,7 +29,7 @@ func TestCheckErrorsBackOffAndNeverCrash(t *testing.T) {
 		t.Errorf("status after failures: state %q error %q", st.State, st.LastCheckError)
 	}
 	// Recovery: the next good check clears the error.
-	h.chk.set(CheckResult{Current: v210, Newest: v210}, nil)
+	h.chk.set(CheckResult{Plan: policy.Plan{Current: v210, Newest: v210}}, nil)
 	eventually(t, "a good check", func() bool { return h.d.Status().LastCheckError == "" })
 	if got := testutil.ToFloat64(h.d.metrics.LastCheck); got == 0 {
 		t.Error("last_check_timestamp_seconds not set after a good check")
@@ -40,7 +41,7 @@ func TestClosedWindowDoesNotUpgrade(t *testing.T) {
 	h := newHarness(t, func(_ *config.Config, deps *Deps) {
 		deps.NewWindow = func(string, time.Duration) (Window, error) { return fakeWindow{next: next}, nil }
 	})
-	h.chk.set(CheckResult{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}, nil)
+	h.chk.set(CheckResult{Plan: policy.Plan{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}}, nil)
 	h.start(t)
 	eventually(t, "the first check", func() bool { return h.d.Status().LastCheck != nil })
 	if n := len(h.up.upgrades()); n != 0 {
@@ -62,7 +63,7 @@ func TestOneTransactionAtATime(t *testing.T) {
 		<-release
 		return state.Entry{ID: "t", From: v1226, To: to, Result: state.ResultRolledBack}, fmt.Errorf("health gate: %w", outcome.ErrRolledBack)
 	}
-	h.chk.set(CheckResult{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}, nil)
+	h.chk.set(CheckResult{Plan: policy.Plan{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}}, nil)
 	addr, _ := h.start(t)
 	eventually(t, "the upgrade to start", func() bool { return len(h.up.upgrades()) == 1 })
 	for range 5 {
@@ -106,7 +107,7 @@ func TestStopGrace(t *testing.T) {
 		cancelledAfter <- time.Since(stopAt)
 		return state.Entry{ID: "t", From: v1226, To: to, Result: state.ResultFailed}, ctx.Err()
 	}
-	h.chk.set(CheckResult{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}, nil)
+	h.chk.set(CheckResult{Plan: policy.Plan{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}}, nil)
 	_, stop := h.start(t)
 	eventually(t, "the upgrade to start", func() bool { return len(h.up.upgrades()) == 1 })
 	stopAt = time.Now()
@@ -162,7 +163,7 @@ func TestBadReloadKeepsOldConfig(t *testing.T) {
 // window is now, and so polled the source every second.
 func TestAwaitingApprovalInOpenWindowDoesNotPoll(t *testing.T) {
 	h := newHarness(t, func(cfg *config.Config, _ *Deps) { cfg.Window.RequireApproval = true })
-	h.chk.set(CheckResult{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}, nil)
+	h.chk.set(CheckResult{Plan: policy.Plan{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}}, nil)
 	h.start(t)
 	eventually(t, "the first check", func() bool { return h.d.Status().LastCheck != nil })
 	time.Sleep(1500 * time.Millisecond)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/policy"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
@@ -30,7 +31,7 @@ func MayStart(cfg config.Config, store *state.Store, target version.V, now time.
 		return err
 	}
 	in := decideInput{
-		Result:          CheckResult{Target: target, Path: []version.V{target}},
+		Result:          CheckResult{Plan: policy.Plan{Target: target, Path: []version.V{target}}},
 		Approval:        appr,
 		RequireApproval: cfg.Window.RequireApproval,
 		Window:          cfg.Window.Typed,

@@ -147,7 +147,7 @@ func (m *Metrics) setVersions(installed, latest string) {
 }
 
 // setHeld counts held releases by reason code.
-func (m *Metrics) setHeld(held []Held, extra string) {
+func (m *Metrics) setHeld(held []policy.Held, extra string) {
 	counts := map[string]float64{}
 	for _, h := range held {
 		counts[h.Code]++

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/policy"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
@@ -60,8 +61,8 @@ func goldenDaemon(t *testing.T) *prometheus.Registry {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.publish(CheckResult{Current: v1226, Newest: v220, Target: v210, Path: []version.V{v210},
-		Held: []Held{{Version: v220, Code: "needs_approval"}}, ApprovalTarget: v220, ApprovalPath: []version.V{v210, v220}})
+	d.publish(CheckResult{Plan: policy.Plan{Current: v1226, Newest: v220, Target: v210, Path: []version.V{v210},
+		Held: []policy.Held{{Version: v220, Code: "needs_approval"}}, Approval: &policy.Unlock{Target: v220, Path: []version.V{v210, v220}}}})
 	d.metrics.CheckErrors.Inc()
 	d.StepDone("pull", "run", 90*time.Second, nil)
 	d.StepDone("start", "run", 30*time.Second, errForTest)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/policy"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
@@ -77,7 +78,7 @@ func TestNotifyOrder(t *testing.T) {
 	ns := listenNotify(t)
 	h := newHarness(t, func(_ *config.Config, deps *Deps) { deps.Notifier = SystemdNotifier{} })
 	h.d.timing.watchdog = 20 * time.Millisecond
-	h.chk.set(CheckResult{Current: v210, Newest: v210}, nil)
+	h.chk.set(CheckResult{Plan: policy.Plan{Current: v210, Newest: v210}}, nil)
 	h.d.deps.LoadConfig = func() (config.Config, error) { return h.cfg, nil }
 	_, stop := h.start(t)
 	eventually(t, "a watchdog ping", func() bool { return ns.count("WATCHDOG=1") > 0 })
@@ -112,7 +113,7 @@ func TestWatchdogStopsWhenLoopHangs(t *testing.T) {
 	ns := listenNotify(t)
 	h := newHarness(t, func(_ *config.Config, deps *Deps) { deps.Notifier = SystemdNotifier{} })
 	h.d.timing.watchdog = 20 * time.Millisecond
-	h.chk.set(CheckResult{Current: v210, Newest: v210}, nil)
+	h.chk.set(CheckResult{Plan: policy.Plan{Current: v210, Newest: v210}}, nil)
 	addr, _ := h.start(t)
 	block := make(chan struct{})
 	t.Cleanup(func() { close(block) }) // runs before the harness stops Run
@@ -150,7 +151,7 @@ func TestWatchdogKeepsPingingDuringLongStep(t *testing.T) {
 		<-release
 		return state.Entry{ID: "t1", From: v1226, To: to, Result: state.ResultSuccess}, nil
 	}
-	h.chk.set(CheckResult{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}, nil)
+	h.chk.set(CheckResult{Plan: policy.Plan{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}}, nil)
 	h.start(t)
 	eventually(t, "the upgrade to start", func() bool { return len(h.up.upgrades()) == 1 })
 	// Far past the idle and check budgets, inside the step budget.

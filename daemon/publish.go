@@ -35,7 +35,7 @@ func (d *Daemon) publish(res CheckResult) decision {
 	m := d.metrics
 	m.LastCheck.Set(unix(now))
 	m.setVersions(res.Current.String(), res.Newest.String())
-	available := !dec.Target.IsZero() || !res.ApprovalTarget.IsZero()
+	available := !dec.Target.IsZero() || res.Approval != nil
 	m.UpdateAvailable.Set(b2f(available))
 	m.setHeld(res.Held, dec.Code)
 	m.NextWindow.Set(unix(dec.NextWindow))

@@ -3,6 +3,7 @@ package daemon
 import (
 	"time"
 
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/policy"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 )
@@ -10,14 +11,14 @@ import (
 // Status is the document of GET /api/v1/status and `status --json`. Keys are
 // stable snake_case and always present; unknown values are null or "".
 type Status struct {
-	State           string      `json:"state"` // idle, checking, upgrading, rollback_failed, stopping; the CLI adds stopped, interrupted
-	DaemonRunning   bool        `json:"daemon_running"`
-	Installed       version.V   `json:"installed"`
-	Latest          version.V   `json:"latest"`
-	Target          version.V   `json:"target"`
-	Path            []version.V `json:"path"`
-	Held            []Held      `json:"held"`
-	UpdateAvailable bool        `json:"update_available"`
+	State           string        `json:"state"` // idle, checking, upgrading, rollback_failed, stopping; the CLI adds stopped, interrupted
+	DaemonRunning   bool          `json:"daemon_running"`
+	Installed       version.V     `json:"installed"`
+	Latest          version.V     `json:"latest"`
+	Target          version.V     `json:"target"`
+	Path            []version.V   `json:"path"`
+	Held            []policy.Held `json:"held"`
+	UpdateAvailable bool          `json:"update_available"`
 	// Waiting says why the target is not being installed now ("waiting for
 	// the window", "waiting for approval of v2.1.0 ...", "up to date").
 	Waiting                 string       `json:"waiting"`
@@ -45,7 +46,7 @@ func (d *Daemon) Status() Status {
 		Transaction:             d.st.txn,
 		Approval:                d.approval,
 		Path:                    []version.V{},
-		Held:                    []Held{},
+		Held:                    []policy.Held{},
 		Warnings:                []string{},
 	}
 	if r := d.st.last; r != nil {
@@ -54,7 +55,7 @@ func (d *Daemon) Status() Status {
 		st.Path = append(st.Path, dec.Path...)
 		st.Held = append(st.Held, r.Held...)
 		st.Warnings = append(st.Warnings, r.Warnings...)
-		st.UpdateAvailable = !dec.Target.IsZero() || !r.ApprovalTarget.IsZero()
+		st.UpdateAvailable = !dec.Target.IsZero() || r.Approval != nil
 	}
 	if t := d.st.txn; t != nil {
 		cp := *t
@@ -71,7 +72,7 @@ func (d *Daemon) Status() Status {
 // `status` when no daemon answers. win may be nil; installed may be zero
 // (then the last recorded version from history is shown).
 func OfflineStatus(store *state.Store, win Window, installed version.V, now time.Time) (Status, error) {
-	st := Status{State: StateStopped, Path: []version.V{}, Held: []Held{}, Warnings: []string{}}
+	st := Status{State: StateStopped, Path: []version.V{}, Held: []policy.Held{}, Warnings: []string{}}
 	hist, err := store.History()
 	if err != nil {
 		return st, err

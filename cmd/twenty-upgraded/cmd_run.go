@@ -104,16 +104,7 @@ func (a daemonChecker) Check(ctx context.Context) (daemon.CheckResult, error) {
 	if err != nil {
 		return daemon.CheckResult{Requests: res.Requests}, err
 	}
-	p := res.Plan
-	out := daemon.CheckResult{Current: p.Current, Newest: p.Newest, Target: p.Target, Path: p.Path,
-		Warnings: p.Warnings, Requests: res.Requests}
-	for _, h := range p.Held {
-		out.Held = append(out.Held, daemon.Held{Version: h.Version, Code: h.Code, Reason: h.Reason, Approvable: h.Approvable})
-	}
-	if p.Approval != nil {
-		out.ApprovalTarget, out.ApprovalPath = p.Approval.Target, p.Approval.Path
-	}
-	return out, nil
+	return daemon.CheckResult{Plan: res.Plan, Requests: res.Requests}, nil
 }
 
 // daemonUpgrader adapts steps.Engine to the daemon's Upgrader interface.
