@@ -54,16 +54,6 @@ type Upgrader interface {
 	Resume(ctx context.Context) (bool, state.Entry, error)
 }
 
-// Observer is what the engine reports progress to; *Daemon implements it.
-// Its method set matches steps.Observer so a daemon.Observer value can be
-// passed where the engine wants its own interface.
-type Observer interface {
-	Phase(txn *state.Txn, phase string)
-	StepDone(step, action string, d time.Duration, err error)
-	BackupDone(size int64, d time.Duration, at time.Time)
-	Finished(e state.Entry)
-}
-
 // Window is the maintenance window (internal/window implements it).
 type Window interface {
 	Open(t time.Time) (bool, time.Time)
@@ -91,9 +81,9 @@ type Deps struct {
 	Notifier   Notifier              // nil: SystemdNotifier
 	Version    string                // build version for build_info
 
-	NewChecker  func(cfg config.Config) (Checker, error)                // nil: no checks (reports only)
-	NewUpgrader func(cfg config.Config, obs Observer) (Upgrader, error) // nil: never upgrades
-	NewWindow   func(schedule string, d time.Duration) (Window, error)  // nil: the window is always open
+	NewChecker  func(cfg config.Config) (Checker, error)                      // nil: no checks (reports only)
+	NewUpgrader func(cfg config.Config, obs state.Observer) (Upgrader, error) // nil: never upgrades
+	NewWindow   func(schedule string, d time.Duration) (Window, error)        // nil: the window is always open
 	// LoadConfig reloads the config on SIGHUP; nil: reload keeps the config.
 	LoadConfig func() (config.Config, error)
 }

@@ -56,7 +56,7 @@ func (f *fakeChecker) count() int {
 // fakeUpgrader records upgrades; run, when set, decides the outcome.
 type fakeUpgrader struct {
 	mu      sync.Mutex
-	obs     Observer
+	obs     state.Observer
 	to      []version.V
 	running int
 	overlap bool
@@ -166,7 +166,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	deps := Deps{
 		Registerer: h.reg, Gatherer: h.reg, Store: store, Notifier: h.note, Version: "test",
 		NewChecker: func(config.Config) (Checker, error) { return h.chk, nil },
-		NewUpgrader: func(_ config.Config, obs Observer) (Upgrader, error) {
+		NewUpgrader: func(_ config.Config, obs state.Observer) (Upgrader, error) {
 			h.up.obs = obs
 			return h.up, nil
 		},

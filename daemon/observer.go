@@ -8,7 +8,7 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 )
 
-// The engine calls these (steps.Observer) while a transaction runs. Every
+// The engine calls these (state.Observer) while a transaction runs. Every
 // call is progress: it renews the heartbeat with the step budget, so a long
 // health-gate wait inside one step's timeout is not "wedged".
 
@@ -79,9 +79,8 @@ func (d *Daemon) Finished(e state.Entry) {
 		"from", e.From.String(), "to", e.To.String(), "duration_seconds", e.Seconds, "downtime_seconds", e.Downtime)
 }
 
-// HealthCheck records one health-gate check result (health_check_up{check}).
-// The engine calls it when its Observer has the method.
-func (d *Daemon) HealthCheck(check string, up bool) {
+// healthCheck records one health-gate check result (health_check_up{check}).
+func (d *Daemon) healthCheck(check string, up bool) {
 	d.beat.beat(d.stepBudget())
 	v := 0.0
 	if up {
@@ -107,10 +106,14 @@ func orUnknown(s string) string {
 	return s
 }
 
-// HealthChecks records one round of the health gate (steps.HealthObserver):
+// HealthChecks records one round of the health gate (state.Observer):
 // every configured check with whether it passed.
 func (d *Daemon) HealthChecks(up map[string]bool) {
 	for check, ok := range up {
-		d.HealthCheck(check, ok)
+		d.healthCheck(check, ok)
 	}
 }
+
+// The engine fills health_check_up{check} through HealthChecks; the daemon
+// must keep satisfying the whole interface.
+var _ state.Observer = (*Daemon)(nil)

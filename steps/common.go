@@ -187,7 +187,7 @@ func gateOld(ctx context.Context, u *Upgrade) error {
 
 const factStartedAt = "started_at" // when the last up ran (log window of the gate)
 
-func (u *Upgrade) observer() Observer {
+func (u *Upgrade) observer() state.Observer {
 	if u.obs == nil {
 		return nopObserver{}
 	}

@@ -57,21 +57,6 @@ type Gate interface {
 	WaitStarted(ctx context.Context, want version.V, since time.Time) error
 }
 
-// Observer lets the daemon update metrics and systemd STATUS= without steps
-// importing daemon. Calls are synchronous and must be quick.
-type Observer interface {
-	Phase(txn *state.Txn, phase string)                       // step name or "rollback: <step>"
-	StepDone(step, action string, d time.Duration, err error) // action "run" or "rollback"
-	BackupDone(size int64, d time.Duration, at time.Time)
-	Finished(e state.Entry) // after history is appended
-}
-
-// HealthObserver is optional: an Observer that also has HealthChecks gets
-// every health gate round, check name → passing (health_check_up{check}).
-type HealthObserver interface {
-	HealthChecks(up map[string]bool)
-}
-
 // Deps are the engine's collaborators. Runner, Store and Backups are
 // required; the rest have defaults.
 type Deps struct {
@@ -80,7 +65,7 @@ type Deps struct {
 	Backups  Backups
 	Logger   *slog.Logger
 	Now      func() time.Time
-	Observer Observer
+	Observer state.Observer
 	HTTP     *http.Client
 	// Gate overrides the health gate (tests); nil builds a *health.Gate.
 	Gate Gate
@@ -109,5 +94,6 @@ func (nopObserver) Phase(*state.Txn, string)                      {}
 func (nopObserver) StepDone(string, string, time.Duration, error) {}
 func (nopObserver) BackupDone(int64, time.Duration, time.Time)    {}
 func (nopObserver) Finished(state.Entry)                          {}
+func (nopObserver) HealthChecks(map[string]bool)                  {}
 
 var _ Backups = (*backup.Manager)(nil)

@@ -28,7 +28,7 @@ type Engine struct {
 	backups   Backups
 	log       *slog.Logger
 	now       func() time.Time
-	obs       Observer
+	obs       state.Observer
 	http      *http.Client
 	gate      Gate
 	envInject map[string]string
@@ -151,14 +151,12 @@ func (e *Engine) newRunner(txn *state.Txn, c *install.Install, inj map[string]st
 		}
 		g := &health.Gate{Cfg: e.cfg.Health, Runner: e.runner, In: c, APIKey: key,
 			HTTP: e.http, Now: e.now, CommandTimeout: e.cfg.Timeouts.Command, Log: u.Log}
-		if ho, ok := e.obs.(HealthObserver); ok {
-			g.Observe = func(rs []health.Result) {
-				up := make(map[string]bool, len(rs))
-				for _, r := range rs {
-					up[r.Check] = r.OK
-				}
-				ho.HealthChecks(up)
+		g.Observe = func(rs []health.Result) {
+			up := make(map[string]bool, len(rs))
+			for _, r := range rs {
+				up[r.Check] = r.OK
 			}
+			e.obs.HealthChecks(up)
 		}
 		u.Gate = g
 	}

@@ -100,7 +100,7 @@ type Upgrade struct {
 
 	persist func() error // saves Txn to the journal
 	plan    plan         // the transaction's steps (buildPlan of Txn.Mode)
-	obs     Observer
+	obs     state.Observer
 	srcNew  *install.SourcePlan // source mode: the new tag's commands, read once
 }
 

@@ -209,8 +209,9 @@ func (o *recObserver) Phase(_ *state.Txn, p string)                  { o.phases 
 func (o *recObserver) StepDone(string, string, time.Duration, error) {}
 func (o *recObserver) BackupDone(int64, time.Duration, time.Time)    {}
 func (o *recObserver) Finished(state.Entry)                          {}
+func (o *recObserver) HealthChecks(map[string]bool)                  {}
 
-func (f *fakeInstall) engine(t testing.TB, obs Observer) (*Engine, *state.Store) {
+func (f *fakeInstall) engine(t testing.TB, obs state.Observer) (*Engine, *state.Store) {
 	st, err := state.Open(f.stateDir)
 	must(t, err)
 	return New(f.config(), Deps{Runner: f.runner(t), Store: st, Backups: fakeBackups{t, f}, Gate: fakeGate{t, f}, Observer: obs}), st

@@ -45,7 +45,7 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 	d, err := daemon.New(cfg, daemon.Deps{
 		Logger: e.logger, Registerer: reg, Gatherer: reg, Now: e.now, Store: store, Version: Version,
 		NewChecker: func(c config.Config) (daemon.Checker, error) { return newDaemonChecker(e, c, store) },
-		NewUpgrader: func(c config.Config, obs daemon.Observer) (daemon.Upgrader, error) {
+		NewUpgrader: func(c config.Config, obs state.Observer) (daemon.Upgrader, error) {
 			return newDaemonUpgrader(e, c, store, obs), nil
 		},
 		NewWindow: func(schedule string, d time.Duration) (daemon.Window, error) {
@@ -110,7 +110,7 @@ func (a daemonChecker) Check(ctx context.Context) (daemon.CheckResult, error) {
 // daemonUpgrader adapts steps.Engine to the daemon's Upgrader interface.
 type daemonUpgrader struct{ eng *steps.Engine }
 
-func newDaemonUpgrader(e *env, cfg config.Config, store *state.Store, obs daemon.Observer) daemon.Upgrader {
+func newDaemonUpgrader(e *env, cfg config.Config, store *state.Store, obs state.Observer) daemon.Upgrader {
 	eng := steps.New(cfg, steps.Deps{Runner: proc.Exec{}, Store: store, Backups: backup.New(cfg, proc.Exec{}, e.logger),
 		Logger: e.logger, Now: e.now, Observer: obs})
 	return daemonUpgrader{eng}
@@ -123,7 +123,3 @@ func (a daemonUpgrader) Upgrade(ctx context.Context, to version.V, trigger strin
 func (a daemonUpgrader) Resume(ctx context.Context) (bool, state.Entry, error) {
 	return a.eng.Resume(ctx)
 }
-
-// The engine fills health_check_up{check} only through this optional
-// interface; make sure the daemon keeps satisfying it.
-var _ steps.HealthObserver = (*daemon.Daemon)(nil)
