@@ -76,7 +76,7 @@ func (f *fakeUpgrader) Upgrade(ctx context.Context, to version.V, trigger string
 	defer func() { f.mu.Lock(); f.running--; f.mu.Unlock() }()
 	now := time.Now()
 	e := state.Entry{ID: "t1", From: v1226, To: to, Result: state.ResultSuccess, StartedAt: now, FinishedAt: now, Trigger: trigger}
-	f.obs.Phase(&state.Txn{From: v1226, To: to, Phase: state.PhaseForward}, "backup")
+	f.obs.Phase(&state.Txn{From: v1226, To: to, Phase: state.PhaseForward}, "backup", state.ActionRun)
 	var err error
 	if run != nil {
 		e, err = run(ctx, to)

@@ -116,7 +116,7 @@ func backupTime(e state.Entry) (time.Time, bool) {
 	}
 	var secs float64
 	for _, s := range e.Steps {
-		if s.Action != "run" && s.Action != "" {
+		if s.Action != state.ActionRun && s.Action != "" {
 			continue
 		}
 		secs += s.Seconds

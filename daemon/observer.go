@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
@@ -13,7 +12,7 @@ import (
 // health-gate wait inside one step's timeout is not "wedged".
 
 // Phase reports the step the engine is about to run (or roll back).
-func (d *Daemon) Phase(txn *state.Txn, phase string) {
+func (d *Daemon) Phase(txn *state.Txn, step string, action state.Action) {
 	d.beat.beat(d.stepBudget())
 	var from, to string
 	d.mu.Lock()
@@ -22,23 +21,27 @@ func (d *Daemon) Phase(txn *state.Txn, phase string) {
 		d.st.txn = &cp
 		from, to = txn.From.String(), txn.To.String()
 	}
-	d.st.phase = phase
+	rollingBack := action == state.ActionRollback
+	d.st.phase = step // status "phase": the step, or "rollback: <step>"
+	if rollingBack {
+		d.st.phase = "rollback: " + step
+	}
 	d.st.state = StateUpgrading
 	d.mu.Unlock()
 	d.metrics.InProgress.Set(1)
 	verb := "upgrading"
-	if rest, ok := strings.CutPrefix(phase, "rollback: "); ok || (txn != nil && txn.Phase == state.PhaseRollback) {
-		verb, phase = "rolling back", rest
+	if rollingBack || (txn != nil && txn.Phase == state.PhaseRollback) {
+		verb = "rolling back"
 	}
-	d.setStatus(fmt.Sprintf("%s %s → %s: %s", verb, orUnknown(from), orUnknown(to), phase))
-	d.log.Info("phase", "phase", phase, "from", from, "to", to)
+	d.setStatus(fmt.Sprintf("%s %s → %s: %s", verb, orUnknown(from), orUnknown(to), step))
+	d.log.Info("phase", "phase", step, "action", string(action), "from", from, "to", to)
 }
 
 // StepDone records one step's (or one rollback action's) duration and result.
-func (d *Daemon) StepDone(step, action string, dur time.Duration, err error) {
+func (d *Daemon) StepDone(step string, action state.Action, dur time.Duration, err error) {
 	d.beat.beat(d.stepBudget())
 	label := step
-	if action == "rollback" {
+	if action == state.ActionRollback {
 		label = step + "_rollback"
 	}
 	d.metrics.StepDuration.WithLabelValues(label).Set(dur.Seconds())

@@ -90,10 +90,10 @@ type Options struct {
 
 type nopObserver struct{}
 
-func (nopObserver) Phase(*state.Txn, string)                      {}
-func (nopObserver) StepDone(string, string, time.Duration, error) {}
-func (nopObserver) BackupDone(int64, time.Duration, time.Time)    {}
-func (nopObserver) Finished(state.Entry)                          {}
-func (nopObserver) HealthChecks(map[string]bool)                  {}
+func (nopObserver) Phase(*state.Txn, string, state.Action)              {}
+func (nopObserver) StepDone(string, state.Action, time.Duration, error) {}
+func (nopObserver) BackupDone(int64, time.Duration, time.Time)          {}
+func (nopObserver) Finished(state.Entry)                                {}
+func (nopObserver) HealthChecks(map[string]bool)                        {}
 
 var _ Backups = (*backup.Manager)(nil)

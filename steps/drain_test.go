@@ -16,9 +16,9 @@ type drainObserver struct {
 	ch chan struct{}
 }
 
-func (o *drainObserver) Phase(t *state.Txn, p string) {
-	o.recObserver.Phase(t, p)
-	if p == o.at {
+func (o *drainObserver) Phase(t *state.Txn, step string, a state.Action) {
+	o.recObserver.Phase(t, step, a)
+	if phaseName(step, a) == o.at {
 		close(o.ch)
 	}
 }

@@ -14,12 +14,12 @@ import (
 // StepError is a step's Run or Rollback failure.
 type StepError struct {
 	Step   string
-	Action string // run or rollback
+	Action state.Action
 	Err    error
 }
 
 func (e *StepError) Error() string {
-	if e.Action == "rollback" {
+	if e.Action == state.ActionRollback {
 		return fmt.Sprintf("rollback of step %s: %v", e.Step, e.Err)
 	}
 	return fmt.Sprintf("step %s: %v", e.Step, e.Err)
@@ -71,7 +71,7 @@ func (r *txnRunner) forward(ctx context.Context) error {
 		if !slices.Contains(t.Started, name) {
 			t.Started = append(t.Started, name)
 		}
-		err := r.act(ctx, name, "run", func(ctx context.Context) error {
+		err := r.act(ctx, name, state.ActionRun, func(ctx context.Context) error {
 			err := r.inject.before(ctx, name)
 			if err == nil {
 				err = s.Run(ctx, r.u)
@@ -100,12 +100,12 @@ func (r *txnRunner) rollback(ctx context.Context) error {
 		}
 		s := r.plan.step(name)
 		if s == nil {
-			return &StepError{Step: name, Action: "rollback", Err: fmt.Errorf("unknown step %q in the journal (written by another version?)", name)}
+			return &StepError{Step: name, Action: state.ActionRollback, Err: fmt.Errorf("unknown step %q in the journal (written by another version?)", name)}
 		}
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%w before rolling back step %s: %w", errInterrupted, name, err)
 		}
-		err := r.act(ctx, name, "rollback", func(ctx context.Context) error {
+		err := r.act(ctx, name, state.ActionRollback, func(ctx context.Context) error {
 			err := r.inject.rollback(ctx, name)
 			if err == nil {
 				err = s.Rollback(ctx, r.u)
@@ -120,21 +120,21 @@ func (r *txnRunner) rollback(ctx context.Context) error {
 	return r.save()
 }
 
-// act runs one action of step name, "run" or "rollback", under the rules
+// act runs one action of step name under the rules
 // both directions share: persist the position, then act; time it and tell
 // the observer; an error while ctx has ended is an interruption (the
 // transaction stays open), any other is the step's failure (*StepError).
-func (r *txnRunner) act(ctx context.Context, name, action string, do func(context.Context) error) error {
+func (r *txnRunner) act(ctx context.Context, name string, action state.Action, do func(context.Context) error) error {
 	t := r.u.Txn
 	t.Step = name
 	if err := r.save(); err != nil { // persist, then act
 		return &StepError{Step: name, Action: action, Err: err}
 	}
-	phase, verb, where := name, "step", "in step"
-	if action == "rollback" {
-		phase, verb, where = "rollback: "+name, "rollback", "while rolling back step"
+	verb, where := "step", "in step"
+	if action == state.ActionRollback {
+		verb, where = "rollback", "while rolling back step"
 	}
-	r.e.obs.Phase(t, phase)
+	r.e.obs.Phase(t, name, action)
 	log := r.u.Log.With("step", name)
 	log.Info(verb + " started")
 	start := r.e.now()
@@ -154,7 +154,7 @@ func (r *txnRunner) act(ctx context.Context, name, action string, do func(contex
 	return nil
 }
 
-func (r *txnRunner) timing(step, action string, d time.Duration, err error) {
+func (r *txnRunner) timing(step string, action state.Action, d time.Duration, err error) {
 	st := state.StepTiming{Step: step, Action: action, Seconds: d.Seconds(), Finished: err == nil}
 	if err != nil {
 		st.Error = err.Error()

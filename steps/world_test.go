@@ -202,14 +202,23 @@ func (g fakeGate) Wait(_ context.Context, want version.V, _ time.Time) error {
 
 func (g fakeGate) WaitStarted(context.Context, version.V, time.Time) error { return nil }
 
-// recObserver records phases.
+// recObserver records phases: the step, or "rollback: <step>".
 type recObserver struct{ phases []string }
 
-func (o *recObserver) Phase(_ *state.Txn, p string)                  { o.phases = append(o.phases, p) }
-func (o *recObserver) StepDone(string, string, time.Duration, error) {}
-func (o *recObserver) BackupDone(int64, time.Duration, time.Time)    {}
-func (o *recObserver) Finished(state.Entry)                          {}
-func (o *recObserver) HealthChecks(map[string]bool)                  {}
+func (o *recObserver) Phase(_ *state.Txn, step string, a state.Action) {
+	o.phases = append(o.phases, phaseName(step, a))
+}
+func (o *recObserver) StepDone(string, state.Action, time.Duration, error) {}
+
+func phaseName(step string, a state.Action) string {
+	if a == state.ActionRollback {
+		return "rollback: " + step
+	}
+	return step
+}
+func (o *recObserver) BackupDone(int64, time.Duration, time.Time) {}
+func (o *recObserver) Finished(state.Entry)                       {}
+func (o *recObserver) HealthChecks(map[string]bool)               {}
 
 func (f *fakeInstall) engine(t testing.TB, obs state.Observer) (*Engine, *state.Store) {
 	st, err := state.Open(f.stateDir)

@@ -78,7 +78,7 @@ type Txn struct {
 // StepTiming is how long one step (or its rollback) took.
 type StepTiming struct {
 	Step     string  `json:"step"`
-	Action   string  `json:"action"` // run or rollback
+	Action   Action  `json:"action"`
 	Seconds  float64 `json:"duration_seconds"`
 	Error    string  `json:"error,omitempty"`
 	Finished bool    `json:"finished"`
