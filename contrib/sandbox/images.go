@@ -93,21 +93,48 @@ func buildImages(ctx context.Context) (*Images, error) {
 
 // pruneStale removes sandbox builds from older sources so they do not pile
 // up; images still used by a container stay (docker refuses, we ignore it).
+// Only builds older than pruneAge go: another checkout on the same machine
+// (a CI clone beside a working tree, two worktrees) builds from other
+// sources, and removing its fresh images mid-run failed its tests.
 func pruneStale(ctx context.Context, imgs *Images) {
 	keep := map[string]bool{imgs.SimBase: true, imgs.DB: true, imgs.Redis: true, DBImage: true, RedisImage: true}
 	for _, ref := range imgs.ByTag {
 		keep[ref] = true
 	}
-	out, err := runArgv(ctx, "docker", "images", "--filter", "label=twenty-upgraded.sandbox=1", "--format", "{{.Repository}}:{{.Tag}}")
+	out, err := runArgv(ctx, "docker", "images", "--filter", "label=twenty-upgraded.sandbox=1", "--format", "{{.Repository}}:{{.Tag}}\t{{.CreatedAt}}")
 	if err != nil {
 		return
 	}
-	for _, ref := range strings.Fields(string(out)) {
-		base, _, _ := strings.Cut(ref, "-fat")
-		if strings.HasPrefix(ref, "twentysandbox/") && !keep[ref] && !(isFat(ref) && keep[base]) {
-			_, _ = runArgv(ctx, "docker", "rmi", ref)
-		}
+	for _, ref := range staleRefs(string(out), keep, time.Now()) {
+		_, _ = runArgv(ctx, "docker", "rmi", ref)
 	}
+}
+
+// pruneAge is how old a sandbox build from other sources must be before
+// pruneStale removes it: longer than any test run or demo.
+const pruneAge = 24 * time.Hour
+
+// staleRefs picks, from `docker images` lines "repo:tag<TAB>created", the
+// sandbox images pruneStale removes: not kept, not the fat variant of a kept
+// one, and created more than pruneAge before now. A line whose date does not
+// parse is kept.
+func staleRefs(lines string, keep map[string]bool, now time.Time) []string {
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(lines), "\n") {
+		ref, created, ok := strings.Cut(strings.TrimSpace(line), "\t")
+		if !ok || !strings.HasPrefix(ref, "twentysandbox/") || keep[ref] {
+			continue
+		}
+		if base, _, _ := strings.Cut(ref, "-fat"); isFat(ref) && keep[base] {
+			continue
+		}
+		at, err := time.Parse("2006-01-02 15:04:05 -0700 MST", created)
+		if err != nil || now.Sub(at) < pruneAge {
+			continue
+		}
+		out = append(out, ref)
+	}
+	return out
 }
 
 func imageExists(ctx context.Context, ref string) bool {
