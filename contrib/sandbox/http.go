@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twenty-upgraded/twenty-upgraded/internal/text"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 )
 
@@ -131,11 +132,9 @@ func (s *Stack) WaitHealthy(ctx context.Context, want string) error {
 	}
 }
 
+// truncate shows an HTTP body in an error: trimmed, at most 300 bytes.
 func truncate(b []byte) string {
-	if len(b) > 300 {
-		return string(b[:300]) + "…"
-	}
-	return strings.TrimSpace(string(b))
+	return text.Clip(strings.TrimSpace(string(b)), 300)
 }
 
 // Outage is one period during which the probe failed.

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/text"
 )
 
 // StatusError is an HTTP answer the source could not use.
@@ -194,7 +196,7 @@ func detail(body []byte) string {
 	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
 		s = s[:i]
 	}
-	return truncate(strings.ToValidUTF8(s, "?"), 200)
+	return text.Clip(strings.ToValidUTF8(s, "?"), 200)
 }
 
 // redact removes user info and secret-looking query values from a URL so it
@@ -240,7 +242,7 @@ func sameHost(base, next *url.URL) bool {
 func resolveNext(source string, base, page *url.URL, link, publicHost string) (*url.URL, error) {
 	ref, err := url.Parse(link)
 	if err != nil {
-		return nil, fmt.Errorf("%s: next link %q is not a URL: %w", source, truncate(link, 200), err)
+		return nil, fmt.Errorf("%s: next link %q is not a URL: %w", source, text.Clip(link, 200), err)
 	}
 	next := page.ResolveReference(ref)
 	if publicHost != "" && strings.EqualFold(next.Host, publicHost) && !strings.EqualFold(base.Host, publicHost) {
