@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twenty-upgraded/twenty-upgraded/internal/clock"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/text"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 )
@@ -124,10 +125,8 @@ func (s *Stack) WaitHealthy(ctx context.Context, want string) error {
 		if err == nil {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
+		if clock.Sleep(ctx, 500*time.Millisecond) != nil {
 			return fmt.Errorf("twenty not healthy on %s: %w", want, err)
-		case <-time.After(500 * time.Millisecond):
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twenty-upgraded/twenty-upgraded/internal/clock"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/text"
 )
 
@@ -109,15 +110,7 @@ func retryable(err error) bool {
 
 func (f *fetcher) backoff(ctx context.Context, attempt int) error {
 	ceiling := f.opts.RetryDelay << min(attempt-1, 10)
-	d := time.Duration(rand.Int64N(int64(ceiling) + 1))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return clock.Sleep(ctx, time.Duration(rand.Int64N(int64(ceiling)+1)))
 }
 
 func (f *fetcher) once(ctx context.Context, method, u string, hdr http.Header) (*response, error) {
