@@ -13,6 +13,7 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/text"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/health"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
@@ -195,7 +196,7 @@ func (e *Engine) rollbackAndFinish(ctx context.Context, r *txnRunner, cause erro
 		return e.finish(r, state.ResultFailed, cause)
 	}
 	if u.newVersionTouched() {
-		reason, bad := "rolled back "+u.Txn.ID+": "+oneLine(cause.Error(), 200), true
+		reason, bad := "rolled back "+u.Txn.ID+": "+text.OneLine(cause.Error(), 200), true
 		if r.interrupted {
 			// The new version ran but was interrupted (a crash, not its
 			// own failure): count the attempt; bad only at the second.
@@ -203,7 +204,7 @@ func (e *Engine) rollbackAndFinish(ctx context.Context, r *txnRunner, cause erro
 			prior := e.interruptedAttempts(u.To)
 			bad = prior >= 1
 			if bad {
-				reason = fmt.Sprintf("interrupted twice (%s, then %s): %s", e.lastInterrupted(u.To), u.Txn.ID, oneLine(cause.Error(), 160))
+				reason = fmt.Sprintf("interrupted twice (%s, then %s): %s", e.lastInterrupted(u.To), u.Txn.ID, text.OneLine(cause.Error(), 160))
 			} else {
 				u.Log.Warn("the new version was interrupted, not failed: it is not marked bad and is tried once more at the next window", "version", u.To)
 			}

@@ -169,11 +169,3 @@ func runHook(ctx context.Context, u *Upgrade, name string, argv []string, result
 	}
 	return nil
 }
-
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		s = s[:n] + "…"
-	}
-	return s
-}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/twenty-upgraded/twenty-upgraded/internal/text"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
@@ -55,7 +56,7 @@ func sourcePreflight(ctx context.Context, u *Upgrade) error {
 		return err
 	}
 	if dirty != "" {
-		return fmt.Errorf("the checkout %s has local changes (git status: %s): commit or stash them, the upgrade checks out another tag", u.In.Dir, oneLine(dirty, 200))
+		return fmt.Errorf("the checkout %s has local changes (git status: %s): commit or stash them, the upgrade checks out another tag", u.In.Dir, text.OneLine(dirty, 200))
 	}
 	head, err := u.git(ctx, "rev-parse", "HEAD")
 	if err != nil {

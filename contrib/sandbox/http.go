@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twenty-upgraded/twenty-upgraded/internal/clock"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/text"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 )
 
@@ -123,19 +125,15 @@ func (s *Stack) WaitHealthy(ctx context.Context, want string) error {
 		if err == nil {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
+		if clock.Sleep(ctx, 500*time.Millisecond) != nil {
 			return fmt.Errorf("twenty not healthy on %s: %w", want, err)
-		case <-time.After(500 * time.Millisecond):
 		}
 	}
 }
 
+// truncate shows an HTTP body in an error: trimmed, at most 300 bytes.
 func truncate(b []byte) string {
-	if len(b) > 300 {
-		return string(b[:300]) + "…"
-	}
-	return strings.TrimSpace(string(b))
+	return text.Clip(strings.TrimSpace(string(b)), 300)
 }
 
 // Outage is one period during which the probe failed.

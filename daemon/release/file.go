@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/text"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 )
 
@@ -112,17 +113,17 @@ func ParseFile(name string, data []byte) ([]Release, error) {
 func parseFileLine(line string) (Release, error) {
 	fields := strings.Fields(line)
 	if len(fields) > 2 {
-		return Release{}, fmt.Errorf("%q: want \"vX.Y.Z\" optionally followed by an RFC 3339 time, found %d fields", truncate(line, 80), len(fields))
+		return Release{}, fmt.Errorf("%q: want \"vX.Y.Z\" optionally followed by an RFC 3339 time, found %d fields", text.Clip(line, 80), len(fields))
 	}
 	v, err := version.ParseTag(fields[0])
 	if err != nil {
-		return Release{}, fmt.Errorf("%q is not a release version (want vX.Y.Z, no aliases such as latest or v1.7)", truncate(fields[0], 80))
+		return Release{}, fmt.Errorf("%q is not a release version (want vX.Y.Z, no aliases such as latest or v1.7)", text.Clip(fields[0], 80))
 	}
 	r := Release{Version: v, Tag: fields[0]}
 	if len(fields) == 2 {
 		t, err := time.Parse(time.RFC3339, fields[1])
 		if err != nil {
-			return Release{}, fmt.Errorf("%q is not an RFC 3339 time such as 2025-07-30T12:00:00Z", truncate(fields[1], 80))
+			return Release{}, fmt.Errorf("%q is not an RFC 3339 time such as 2025-07-30T12:00:00Z", text.Clip(fields[1], 80))
 		}
 		r.Published = t.UTC()
 	}

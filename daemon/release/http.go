@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/clock"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/text"
 )
 
 // StatusError is an HTTP answer the source could not use.
@@ -107,15 +110,7 @@ func retryable(err error) bool {
 
 func (f *fetcher) backoff(ctx context.Context, attempt int) error {
 	ceiling := f.opts.RetryDelay << min(attempt-1, 10)
-	d := time.Duration(rand.Int64N(int64(ceiling) + 1))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return clock.Sleep(ctx, time.Duration(rand.Int64N(int64(ceiling)+1)))
 }
 
 func (f *fetcher) once(ctx context.Context, method, u string, hdr http.Header) (*response, error) {
@@ -194,7 +189,7 @@ func detail(body []byte) string {
 	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
 		s = s[:i]
 	}
-	return truncate(strings.ToValidUTF8(s, "?"), 200)
+	return text.Clip(strings.ToValidUTF8(s, "?"), 200)
 }
 
 // redact removes user info and secret-looking query values from a URL so it
@@ -240,7 +235,7 @@ func sameHost(base, next *url.URL) bool {
 func resolveNext(source string, base, page *url.URL, link, publicHost string) (*url.URL, error) {
 	ref, err := url.Parse(link)
 	if err != nil {
-		return nil, fmt.Errorf("%s: next link %q is not a URL: %w", source, truncate(link, 200), err)
+		return nil, fmt.Errorf("%s: next link %q is not a URL: %w", source, text.Clip(link, 200), err)
 	}
 	next := page.ResolveReference(ref)
 	if publicHost != "" && strings.EqualFold(next.Host, publicHost) && !strings.EqualFold(base.Host, publicHost) {

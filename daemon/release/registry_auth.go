@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/text"
 )
 
 // registryAuth answers a registry's challenges. With no token it asks the
@@ -106,7 +108,7 @@ func (a *registryAuth) answer(ctx context.Context, ch challenge, sent string) (s
 func (a *registryAuth) fetchToken(ctx context.Context, ch challenge) (string, error) {
 	realm, err := url.Parse(ch.Params["realm"])
 	if err != nil || (realm.Scheme != "http" && realm.Scheme != "https") || realm.Host == "" {
-		return "", fmt.Errorf("registry: the challenge's realm %q is not an http(s) URL", truncate(ch.Params["realm"], 200))
+		return "", fmt.Errorf("registry: the challenge's realm %q is not an http(s) URL", text.Clip(ch.Params["realm"], 200))
 	}
 	if a.user != "" && realm.Scheme == "http" && !isLoopback(realm.Hostname()) && !sameHost(a.base, realm) {
 		return "", fmt.Errorf("registry: refusing to send credentials over plain http to %s", realm.Host)

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/text"
 )
 
 // Manifest media types a registry may answer with for a tag.
@@ -107,7 +109,7 @@ func (r *registry) resolve(ctx context.Context, tag string) (string, time.Time, 
 		digest = "sha256:" + hex.EncodeToString(sum[:])
 	}
 	if !digestRE.MatchString(digest) {
-		return "", time.Time{}, fmt.Errorf("registry: tag %s: bad digest %q", tag, truncate(digest, 100))
+		return "", time.Time{}, fmt.Errorf("registry: tag %s: bad digest %q", tag, text.Clip(digest, 100))
 	}
 	if t, ok := r.cachedCreation(digest); ok {
 		return digest, t, nil
@@ -119,7 +121,7 @@ func (r *registry) resolve(ctx context.Context, tag string) (string, time.Time, 
 	if m.isIndex() {
 		child, err := m.platformDigest()
 		if err == nil && !digestRE.MatchString(child) {
-			err = fmt.Errorf("bad digest %q", truncate(child, 100))
+			err = fmt.Errorf("bad digest %q", text.Clip(child, 100))
 		}
 		if err != nil {
 			return "", time.Time{}, fmt.Errorf("registry: tag %s: %w", tag, err)

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/text"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 )
 
@@ -156,7 +157,7 @@ func (f *tagFilter) drop(tag, why string) {
 		return
 	}
 	f.seen[tag] = true
-	f.log.Debug("release tag ignored", "source", f.source, "tag", truncate(tag, 128), "reason", why)
+	f.log.Debug("release tag ignored", "source", f.source, "tag", text.Clip(tag, 128), "reason", why)
 }
 
 // normalize sorts by version and keeps one release per version: the one
@@ -178,13 +179,6 @@ func normalize(rels []Release) []Release {
 		out = append(out, r)
 	}
 	return slices.Clip(out)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // splitImage turns "twentycrm/twenty" into its namespace and repository on

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/text"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/twenty"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
@@ -49,21 +50,13 @@ func (g *Gate) do(ctx context.Context, method, path string, body []byte, auth st
 	return resp.StatusCode, b, err
 }
 
-func excerpt(b []byte) string {
-	s := strings.Join(strings.Fields(string(b)), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
-}
-
 // get passes on HTTP 200 (and a JSON "status", when present, of ok or up).
 func (g *Gate) get(ctx context.Context, name, path string) Result {
 	code, b, err := g.do(ctx, http.MethodGet, path, nil, "")
 	if err != nil {
 		return Result{Check: name, Answer: "GET " + path + ": " + err.Error()}
 	}
-	r := Result{Check: name, Answer: fmt.Sprintf("GET %s: HTTP %d %s", path, code, excerpt(b)), OK: code == http.StatusOK}
+	r := Result{Check: name, Answer: fmt.Sprintf("GET %s: HTTP %d %s", path, code, text.OneLine(string(b), 200)), OK: code == http.StatusOK}
 	if code == http.StatusForbidden && strings.HasPrefix(path, "/healthz/") {
 		// Some builds guard the indicator routes with a secret header
 		// (docs/twenty.md): forbidden says nothing about health.
@@ -105,11 +98,11 @@ func GraphQLAnswer(code int, body []byte, authenticated bool) Result {
 	r := Result{Check: config.CheckGraphQL}
 	if authenticated {
 		r.OK = code == http.StatusOK && resp.Data != nil && resp.Data.Typename != ""
-		r.Answer = fmt.Sprintf("POST /graphql {__typename} with the API key: HTTP %d %s", code, excerpt(body))
+		r.Answer = fmt.Sprintf("POST /graphql {__typename} with the API key: HTTP %d %s", code, text.OneLine(string(body), 200))
 		return r
 	}
 	r.OK = code < 500 && wellFormed
-	r.Answer = fmt.Sprintf("POST /graphql {__typename} (anonymous probe): HTTP %d %s", code, excerpt(body))
+	r.Answer = fmt.Sprintf("POST /graphql {__typename} (anonymous probe): HTTP %d %s", code, text.OneLine(string(body), 200))
 	return r
 }
 
@@ -124,7 +117,7 @@ func (g *Gate) version(ctx context.Context, want version.V) Result {
 	}
 	var doc any
 	if code != http.StatusOK || json.Unmarshal(b, &doc) != nil {
-		return Result{Check: config.CheckVersion, Answer: fmt.Sprintf("GET /client-config: HTTP %d %s", code, excerpt(b))}
+		return Result{Check: config.CheckVersion, Answer: fmt.Sprintf("GET /client-config: HTTP %d %s", code, text.OneLine(string(b), 200))}
 	}
 	got, ok := FindKey(doc, "appVersion")
 	if (!ok || got == "") && g.In.Mode == install.ModeSource {
@@ -133,7 +126,7 @@ func (g *Gate) version(ctx context.Context, want version.V) Result {
 		return g.checkoutVersion(ctx, want)
 	}
 	if !ok {
-		return Result{Check: config.CheckVersion, Answer: "GET /client-config: no appVersion in " + excerpt(b)}
+		return Result{Check: config.CheckVersion, Answer: "GET /client-config: no appVersion in " + text.OneLine(string(b), 200)}
 	}
 	v, err := version.ParseLoose(got)
 	return Result{Check: config.CheckVersion, OK: err == nil && v == want, Answer: fmt.Sprintf("appVersion %q, want %s", got, want)}
@@ -227,7 +220,7 @@ func UpgradeStatus(out string) Result {
 	}
 	r.Answer = strings.Join(keep, " | ")
 	if r.Answer == "" {
-		r.Answer = "no status in output: " + excerpt([]byte(out))
+		r.Answer = "no status in output: " + text.OneLine(out, 200)
 	}
 	return r
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twenty-upgraded/twenty-upgraded/internal/clock"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
@@ -32,7 +33,7 @@ type Gate struct {
 	APIKey         string // a Twenty API key for the authenticated GraphQL check ("" = anonymous probe)
 	HTTP           *http.Client
 	Now            func() time.Time
-	Sleep          func(ctx context.Context, d time.Duration) error // nil: a timer
+	Sleep          func(ctx context.Context, d time.Duration) error // nil: clock.Sleep
 	CommandTimeout time.Duration
 	Log            *slog.Logger
 	// Observe, when set, gets every round (metrics: health_check_up{check}).
@@ -151,14 +152,7 @@ func (g *Gate) sleep(ctx context.Context, d time.Duration) error {
 	if g.Sleep != nil {
 		return g.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return clock.Sleep(ctx, d)
 }
 
 func (g *Gate) log() *slog.Logger {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/clock"
 )
 
 // Notify is a systemd notify socket: a unixgram listener that records every
@@ -110,10 +112,8 @@ func (n *Notify) Index(from int, prefix string) int {
 // Wait waits until a line starting with prefix has arrived.
 func (n *Notify) Wait(ctx context.Context, prefix string) error {
 	for n.Index(0, prefix) < 0 {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("no %q on the notify socket (got %q): %w", prefix, n.Texts(), ctx.Err())
-		case <-time.After(100 * time.Millisecond):
+		if err := clock.Sleep(ctx, 100*time.Millisecond); err != nil {
+			return fmt.Errorf("no %q on the notify socket (got %q): %w", prefix, n.Texts(), err)
 		}
 	}
 	return nil

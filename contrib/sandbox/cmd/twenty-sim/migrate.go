@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/contrib/sandbox/internal/pgwire"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/clock"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 )
 
@@ -138,10 +139,8 @@ func upgrade(ctx context.Context, cfg config, c *pgwire.Conn) error {
 		return fmt.Errorf("%w: Error: Cannot find module '/app/packages/twenty-server/dist/src/database/typeorm/core/migrations/%s'", errUpgrade, cfg.version)
 	case modeSlowMigration:
 		logf("Running slow migration for %s (%s)...", cfg.version, cfg.slow)
-		select {
-		case <-time.After(cfg.slow):
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := clock.Sleep(ctx, cfg.slow); err != nil {
+			return err
 		}
 	case modeHalfMigration:
 		return halfMigration(ctx, c)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/contrib/sandbox/internal/pgwire"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/clock"
 )
 
 // workerMain writes the heartbeat row every two seconds until SIGTERM.
@@ -42,11 +43,9 @@ func workerMain(ctx context.Context, cfg config) int {
 			logf("Worker is processing jobs")
 			logged = true
 		}
-		select {
-		case <-ctx.Done():
+		if clock.Sleep(ctx, 2*time.Second) != nil {
 			logf("Worker stopped")
 			return 0
-		case <-time.After(2 * time.Second):
 		}
 	}
 }
