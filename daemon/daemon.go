@@ -107,7 +107,7 @@ type Daemon struct {
 	parts    parts
 	token    string
 	st       liveState
-	approval *Approval
+	approval *state.Approval
 }
 
 // parts are the config-derived collaborators, rebuilt on reload.
@@ -183,7 +183,7 @@ func New(cfg config.Config, deps Deps) (*Daemon, error) {
 	if err := d.apply(cfg); err != nil {
 		return nil, err
 	}
-	ap, err := loadApproval(deps.Store.Dir)
+	ap, err := deps.Store.Approval()
 	if err != nil {
 		return nil, err
 	}

@@ -67,7 +67,7 @@ const (
 // decideInput is everything decide looks at.
 type decideInput struct {
 	Result          CheckResult
-	Approval        *Approval
+	Approval        *state.Approval
 	RequireApproval bool
 	Window          Window // nil: always open
 	Now             time.Time

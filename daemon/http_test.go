@@ -103,7 +103,7 @@ func TestApproveFlow(t *testing.T) {
 	if code, _ := post(t, addr+"/api/v1/approve", "tok", strings.Repeat("x", maxBody+1)); code != http.StatusRequestEntityTooLarge {
 		t.Errorf("oversized body: %d, want 413", code)
 	}
-	if ap, _ := LoadApproval(h.d.deps.Store.Dir); ap != nil {
+	if ap, _ := h.d.deps.Store.Approval(); ap != nil {
 		t.Fatalf("a refused approval was persisted: %+v", ap)
 	}
 	code, body := post(t, addr+"/api/v1/approve", "tok", `{"version":"v2.1.0"}`)
@@ -116,7 +116,7 @@ func TestApproveFlow(t *testing.T) {
 	}
 	// Installed: the approval is used up and removed from disk.
 	eventually(t, "the approval to be cleared", func() bool {
-		ap, _ := LoadApproval(h.d.deps.Store.Dir)
+		ap, _ := h.d.deps.Store.Approval()
 		return ap == nil
 	})
 }

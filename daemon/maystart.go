@@ -22,7 +22,7 @@ func MayStart(cfg config.Config, store *state.Store, target version.V, now time.
 	if err != nil {
 		return err
 	}
-	appr, err := loadApproval(store.Dir)
+	appr, err := store.Approval()
 	if err != nil {
 		return err
 	}

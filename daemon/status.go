@@ -21,15 +21,15 @@ type Status struct {
 	UpdateAvailable bool          `json:"update_available"`
 	// Waiting says why the target is not being installed now ("waiting for
 	// the window", "waiting for approval of v2.1.0 ...", "up to date").
-	Waiting                 string       `json:"waiting"`
-	NextWindow              *time.Time   `json:"next_window"`
-	ExpectedDurationSeconds float64      `json:"expected_duration_seconds"`
-	LastCheck               *time.Time   `json:"last_check"`
-	LastCheckError          string       `json:"last_check_error"`
-	LastResult              *state.Entry `json:"last_result"`
-	Transaction             *state.Txn   `json:"transaction"`
-	Approval                *Approval    `json:"approval"`
-	Warnings                []string     `json:"warnings"`
+	Waiting                 string          `json:"waiting"`
+	NextWindow              *time.Time      `json:"next_window"`
+	ExpectedDurationSeconds float64         `json:"expected_duration_seconds"`
+	LastCheck               *time.Time      `json:"last_check"`
+	LastCheckError          string          `json:"last_check_error"`
+	LastResult              *state.Entry    `json:"last_result"`
+	Transaction             *state.Txn      `json:"transaction"`
+	Approval                *state.Approval `json:"approval"`
+	Warnings                []string        `json:"warnings"`
 }
 
 // Status returns the live document.
@@ -81,7 +81,7 @@ func OfflineStatus(store *state.Store, win Window, installed version.V, now time
 	if err != nil {
 		return st, err
 	}
-	ap, err := loadApproval(store.Dir)
+	ap, err := store.Approval()
 	if err != nil {
 		return st, err
 	}

@@ -89,7 +89,7 @@ func (d *Daemon) afterTxn(e state.Entry) {
 		d.st.interrupt = interruptedAttempts(hist)
 	}
 	if a := d.approval; a != nil && e.Result == state.ResultSuccess && !e.To.Less(a.Version) {
-		if err := saveApproval(d.deps.Store.Dir, nil); err != nil {
+		if err := d.deps.Store.SetApproval(nil); err != nil {
 			d.log.Warn("approval not cleared", "err", err)
 		}
 		d.approval = nil

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twenty-upgraded/twenty-upgraded/daemon"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 	"github.com/twenty-upgraded/twenty-upgraded/steps"
@@ -720,7 +719,7 @@ func TestUpgradeHonoursTheDaemonsApproval(t *testing.T) {
 		t.Fatalf("unapproved: exit %d, want 4 naming require_approval\n%s%s", code, out, errOut)
 	}
 	appr := `{"version":"v1.20.3","approved_at":"2026-12-01T00:00:00Z","by":"api"}`
-	must(t, os.WriteFile(filepath.Join(dir, "state", daemon.ApprovalFile), []byte(appr), 0o600))
+	must(t, os.WriteFile(filepath.Join(dir, "state", state.ApprovalFile), []byte(appr), 0o600))
 	if out, errOut, code := runCLI(t, args...); code != 0 || strings.Contains(out, "HELD") {
 		t.Fatalf("approved through the daemon: exit %d, want 0\n%s%s", code, out, errOut)
 	}

@@ -4,6 +4,7 @@
 //     (the write-ahead journal the engine resumes from after a crash);
 //   - history.jsonl: an append-only audit log, one finished transaction a line;
 //   - bad-versions: releases that failed here and are not retried automatically;
+//   - approval.json: the release an operator approved (window.require_approval);
 //   - lock: an flock that makes the daemon and mutating CLI commands exclude
 //     each other.
 //
