@@ -20,10 +20,10 @@ FUZZTIME  ?= 5m
 # Tool cache outside the repo, keyed by tool version (compose, registry, nfpm).
 TOOLS_DIR ?= $(HOME)/.cache/twenty-upgraded-tools
 
-# Areas append their own targets to these in mk/*.mk.
+# mk/*.mk append to these, one file per thing a person runs (test.mk,
+# bench.mk, demo.mk, package.mk) and deps.mk for what they all need.
 TEST_TARGETS  :=
 BENCH_TARGETS :=
-DEMO_TARGET   := demo-plan
 CI_DEPS       :=
 
 .PHONY: all build test test-run prereqs unit vet fmt-check tidy-check demo bench fuzz ci-deps clean
@@ -70,7 +70,7 @@ test-run: vet fmt-check tidy-check unit $(TEST_TARGETS)
 	@echo "make test: all passed"
 
 demo: prereqs
-	@$(MAKE) --no-print-directory $(DEMO_TARGET)
+	@$(MAKE) --no-print-directory demo-sandbox
 
 bench: $(BENCH_TARGETS)
 

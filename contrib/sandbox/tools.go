@@ -15,7 +15,7 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
-// Tool versions; mk/sandbox.mk builds the same ones.
+// Tool versions; mk/deps.mk builds the same ones.
 const (
 	ComposeV2Version = "v2.40.3"
 	RegistryVersion  = "v3.1.2"

@@ -1,3 +1,18 @@
+# What `make test` and `make demo` need before they start (both run
+# `prereqs`, which runs `ci-deps`): Debian packages and the pinned tools,
+# each step idempotent. Packaging adds its own to APT_PACKAGES and CI_DEPS.
+
+APT_PACKAGES := postgresql-15 postgresql-client-15 prometheus redis-server systemd git ca-certificates
+
+.PHONY: apt-deps
+apt-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "apt packages present"; fi
+
+CI_DEPS += apt-deps
+
 # The sandbox (contrib/sandbox, docs/sandbox.md): a Twenty look-alike stack on
 # the local Docker engine. Its tools are built from the Go module proxy once
 # per machine and cached outside the repo under $(TOOLS_DIR), keyed by version.
@@ -8,7 +23,7 @@ SANDBOX_COMPOSE_BIN      := $(TOOLS_DIR)/compose-$(SANDBOX_COMPOSE_VERSION)/dock
 SANDBOX_REGISTRY_BIN     := $(TOOLS_DIR)/registry-$(SANDBOX_REGISTRY_VERSION)/registry
 DOCKER_PLUGIN_DIR        ?= $(HOME)/.docker/cli-plugins
 
-.PHONY: sandbox-tools sandbox-compose sandbox-registry sandbox-up sandbox-down sandbox-test
+.PHONY: sandbox-tools sandbox-compose sandbox-registry
 
 sandbox-tools: sandbox-compose sandbox-registry
 
@@ -40,21 +55,3 @@ $(SANDBOX_REGISTRY_BIN):
 
 CI_DEPS += sandbox-tools
 
-# For people: bring a stack up on SANDBOX_TAG with every release published,
-# print where everything is, keep the registry running until Ctrl-C, then
-# tear down. `make sandbox-down` cleans up after a killed sandbox-up, and
-# removes the stacks of test processes that were killed (never a live one's).
-SANDBOX_TAG ?= v1.22.0
-SANDBOX_DIR ?= $(HOME)/.cache/twenty-upgraded-sandbox
-SANDBOX_COMPOSE ?= v2
-
-sandbox-up: sandbox-tools
-	$(GO) run ./contrib/sandbox/cmd/sandboxctl up -dir $(SANDBOX_DIR) -tag $(SANDBOX_TAG) -compose $(SANDBOX_COMPOSE)
-
-sandbox-down:
-	$(GO) run ./contrib/sandbox/cmd/sandboxctl down -dir $(SANDBOX_DIR)
-	$(GO) run ./contrib/sandbox/cmd/sandboxctl gc
-
-# Just the sandbox's own tests (they also run in `make test` via go test ./...).
-sandbox-test: sandbox-tools
-	$(GO) test -count=1 -v -timeout 20m ./contrib/sandbox/...
