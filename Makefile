@@ -1,7 +1,7 @@
 # twenty-upgraded — build, test, demo, bench.
 #
 #   make demo    show the main job working (see README)
-#   make test    everything CI runs: vet, gofmt, go mod tidy -diff, unit
+#   make test    everything CI runs: vet, staticcheck, gofmt, go mod tidy -diff, unit
 #                tests with fuzz seed corpora, and the area checks added by
 #                mk/*.mk
 #   make bench   benchmarks that print figures
@@ -26,7 +26,7 @@ TEST_TARGETS  :=
 BENCH_TARGETS :=
 CI_DEPS       :=
 
-.PHONY: all build test test-run prereqs unit vet fmt-check tidy-check demo bench fuzz ci-deps clean
+.PHONY: all build test test-run prereqs unit vet staticcheck fmt-check tidy-check demo bench fuzz ci-deps clean
 all: build
 
 build:
@@ -66,7 +66,7 @@ prereqs:
 test: prereqs
 	@$(MAKE) --no-print-directory test-run
 
-test-run: vet fmt-check tidy-check unit $(TEST_TARGETS)
+test-run: vet staticcheck fmt-check tidy-check unit $(TEST_TARGETS)
 	@echo "make test: all passed"
 
 demo: prereqs

@@ -55,3 +55,16 @@ $(SANDBOX_REGISTRY_BIN):
 
 CI_DEPS += sandbox-tools
 
+
+# staticcheck, pinned, built from the Go module proxy once per machine.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK_BIN     := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+
+.PHONY: staticcheck-tool
+staticcheck-tool: $(STATICCHECK_BIN)
+$(STATICCHECK_BIN):
+	@echo "building staticcheck $(STATICCHECK_VERSION) from the Go module proxy (a minute, once)"
+	@mkdir -p $(dir $@)
+	GOBIN=$(abspath $(dir $@)) CGO_ENABLED=0 $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+CI_DEPS += staticcheck-tool

@@ -2,6 +2,10 @@
 # (TEST_TARGETS), the narrower test targets a person runs while working on
 # one area, and the extra fuzz targets of `make fuzz`.
 
+# staticcheck (pinned in mk/deps.mk) over the whole tree, tests included.
+staticcheck: $(STATICCHECK_BIN)
+	$(STATICCHECK_BIN) ./...
+
 # The daemon: metrics exposition and alert rules checked by promtool (from
 # Debian's prometheus package, in APT_PACKAGES).
 PROMTOOL ?= promtool

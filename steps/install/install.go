@@ -11,7 +11,6 @@ package install
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -158,9 +157,6 @@ func (i *Install) ComposeFile() string {
 	}
 	return ""
 }
-
-// errNoContainer is returned by Container when the service does not run.
-var errNoContainer = errors.New("no running container")
 
 // readEnv reads every assignment of the .env as it is now.
 func readEnv(path string) (map[string]string, error) {

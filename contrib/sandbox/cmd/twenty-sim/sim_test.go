@@ -117,7 +117,8 @@ func TestIssue23568Message(t *testing.T) {
 }
 
 func TestEnvelope(t *testing.T) {
-	if envelope("a") == envelope("b") || envelope("a") != envelope("a") || !strings.HasPrefix(envelope("a"), "enc:v2:") {
+	a1, a2, b := envelope("a"), envelope("a"), envelope("b")
+	if a1 == b || a1 != a2 || !strings.HasPrefix(a1, "enc:v2:") {
 		t.Fatal("envelope does not tell keys apart")
 	}
 }
