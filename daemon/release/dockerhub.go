@@ -88,15 +88,13 @@ type dockerHub struct {
 	filter *tagFilter
 
 	mu    sync.Mutex
-	cache *hubCache
+	cache hubCache
 }
 
 type hubCache struct {
-	etag     string
-	count    int
-	page1    []hubTag
-	releases []Release
-	walked   time.Time
+	kept
+	count int
+	page1 []hubTag
 }
 
 func newDockerHub(cfg config.Release, token string, opts Options) (*dockerHub, error) {
@@ -122,22 +120,15 @@ func (d *dockerHub) Releases(ctx context.Context) ([]Release, error) {
 	defer d.mu.Unlock()
 	hdr := d.headers()
 	now := d.f.opts.Now()
-	fresh := d.cache != nil && now.Sub(d.cache.walked) < d.f.opts.FullRefresh
-	if fresh && d.cache.etag != "" {
-		hdr.Set("If-None-Match", d.cache.etag)
-	}
-	resp, err := d.f.get(ctx, d.first, hdr)
-	if err != nil {
-		return nil, err
-	}
-	if resp.Status == http.StatusNotModified && d.cache != nil {
-		return slices.Clone(d.cache.releases), nil
+	resp, fresh, hit, err := d.f.firstPage(ctx, d.first, hdr, &d.cache.kept, now)
+	if err != nil || hit != nil {
+		return hit, err
 	}
 	page, err := decodeHubPage(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("dockerhub: %s: %w", redact(d.first), err)
 	}
-	if c := d.cache; fresh && c.count == page.Count && samePage(c.page1, page.Results) {
+	if c := &d.cache; fresh && c.count == page.Count && samePage(c.page1, page.Results) {
 		c.etag = resp.Header.Get("ETag")
 		return slices.Clone(c.releases), nil
 	}
@@ -152,7 +143,7 @@ func (d *dockerHub) Releases(ctx context.Context) ([]Release, error) {
 		}
 	}
 	rels = normalize(rels)
-	d.cache = &hubCache{etag: resp.Header.Get("ETag"), count: page.Count, page1: page.Results, releases: rels, walked: now}
+	d.cache = hubCache{kept: kept{releases: rels, etag: resp.Header.Get("ETag"), walked: now}, count: page.Count, page1: page.Results}
 	return slices.Clone(rels), nil
 }
 

@@ -70,10 +70,8 @@ type gitHub struct {
 	f      *fetcher
 	filter *tagFilter
 
-	mu       sync.Mutex
-	etag     string
-	releases []Release
-	walked   time.Time
+	mu   sync.Mutex
+	kept kept
 }
 
 func newGitHub(cfg config.Release, token string, opts Options) (*gitHub, error) {
@@ -99,25 +97,17 @@ func (g *gitHub) Releases(ctx context.Context) ([]Release, error) {
 	defer g.mu.Unlock()
 	hdr := g.headers()
 	now := g.f.opts.Now()
-	fresh := g.releases != nil && now.Sub(g.walked) < g.f.opts.FullRefresh
-	if fresh && g.etag != "" {
-		hdr.Set("If-None-Match", g.etag)
-	}
-	resp, err := g.f.get(ctx, g.first, hdr)
-	if err != nil {
-		return nil, err
-	}
-	if resp.Status == http.StatusNotModified && g.releases != nil {
-		return slices.Clone(g.releases), nil
+	resp, _, hit, err := g.f.firstPage(ctx, g.first, hdr, &g.kept, now)
+	if err != nil || hit != nil {
+		return hit, err
 	}
 	etag := resp.Header.Get("ETag")
-	hdr.Del("If-None-Match")
 	rels, err := g.walk(ctx, resp, hdr)
 	if err != nil {
 		return nil, err
 	}
-	g.releases, g.walked, g.etag = normalize(rels), now, etag
-	return slices.Clone(g.releases), nil
+	g.kept = kept{releases: normalize(rels), etag: etag, walked: now}
+	return slices.Clone(g.kept.releases), nil
 }
 
 // walk decodes page 1 (resp) and every page its Link headers lead to.

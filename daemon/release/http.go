@@ -70,6 +70,33 @@ type fetcher struct {
 	opts   Options
 }
 
+// kept is what Docker Hub and GitHub keep from their last full walk, for
+// conditional requests.
+type kept struct {
+	releases []Release
+	etag     string
+	walked   time.Time // zero before the first walk
+}
+
+// firstPage asks for page 1 of a listing. While k is younger than
+// FullRefresh it asks with If-None-Match; a 304 then returns k's releases
+// (hit). fresh says whether k was young, so the caller may trust more of it.
+func (f *fetcher) firstPage(ctx context.Context, first string, hdr http.Header, k *kept, now time.Time) (resp *response, fresh bool, hit []Release, err error) {
+	fresh = !k.walked.IsZero() && now.Sub(k.walked) < f.opts.FullRefresh
+	if fresh && k.etag != "" {
+		hdr.Set("If-None-Match", k.etag)
+	}
+	resp, err = f.get(ctx, first, hdr)
+	hdr.Del("If-None-Match") // the other pages are asked for in full
+	if err != nil {
+		return nil, fresh, nil, err
+	}
+	if resp.Status == http.StatusNotModified && !k.walked.IsZero() {
+		return resp, fresh, append([]Release{}, k.releases...), nil // never nil: a hit
+	}
+	return resp, fresh, nil, nil
+}
+
 // get does an HTTP GET with retries; see do.
 func (f *fetcher) get(ctx context.Context, u string, hdr http.Header) (*response, error) {
 	return f.do(ctx, http.MethodGet, u, hdr)
