@@ -104,26 +104,26 @@ func parsePostgresMajor(answer string) (int, string, error) {
 func backupStep() Step {
 	return step{name: StepBackup, run: func(ctx context.Context, u *Upgrade) error {
 		images := map[string]string{}
-		if id := u.Fact(FactServerImageID); id != "" {
+		if id := u.Txn.Facts.ServerImageID; id != "" {
 			images[u.In.Server] = id
 		}
-		if id := u.Fact(FactWorkerImageID); id != "" {
+		if id := u.Txn.Facts.WorkerImageID; id != "" {
 			images[u.In.Worker] = id
 		}
 		start := u.Now()
-		set, err := u.Backups.Create(ctx, BackupMeta{Version: u.From, Images: images, Commit: u.Fact(FactOldCommit),
+		set, err := u.Backups.Create(ctx, BackupMeta{Version: u.From, Images: images, Commit: u.Txn.Facts.OldCommit,
 			Reason: "before upgrade to " + u.To.String(), TxnID: u.Txn.ID, Install: u.In})
 		if err != nil {
 			return err
 		}
-		u.SetFact(FactBackupID, set.ID)
-		u.SetFact(FactBackupDir, set.Dir)
+		u.Txn.Facts.BackupID = set.ID
+		u.Txn.Facts.BackupDir = set.Dir
 		u.observer().BackupDone(set.Size, u.Now().Sub(start), u.Now())
 		return u.Persist()
 	}, undo: func(ctx context.Context, u *Upgrade) error {
 		// The database and files only need putting back when the new version
 		// may have run; before that the server was stopped and nothing wrote.
-		id := u.Fact(FactBackupID)
+		id := u.Txn.Facts.BackupID
 		if id == "" || !u.newVersionTouched() {
 			return nil
 		}
@@ -141,10 +141,10 @@ func backupStep() Step {
 // healthStep waits for the gate on the new version. The gate only observes.
 func healthStep() Step {
 	return step{name: StepHealth, run: func(ctx context.Context, u *Upgrade) error {
-		if err := u.Gate.Wait(ctx, u.To, u.timeFact(factStartedAt)); err != nil {
+		if err := u.Gate.Wait(ctx, u.To, u.Txn.Facts.UpAt); err != nil {
 			return err
 		}
-		u.markTime(FactHealthyAt)
+		u.Txn.Facts.HealthyAt = u.Now().UTC()
 		return nil
 	}, undo: nothingToUndo} // observing changes nothing
 }
@@ -155,7 +155,7 @@ func commitStep() Step {
 	return step{name: StepCommit, run: func(ctx context.Context, u *Upgrade) error {
 		if u.Backups != nil {
 			protect := []string{}
-			if id := u.Fact(FactBackupID); id != "" {
+			if id := u.Txn.Facts.BackupID; id != "" {
 				protect = append(protect, id)
 			}
 			if removed, err := u.Backups.Prune(protect...); err != nil {
@@ -178,14 +178,12 @@ func commitStep() Step {
 
 // gateOld starts nothing: it waits for the old version after a rollback's up.
 func gateOld(ctx context.Context, u *Upgrade) error {
-	if err := u.Gate.Wait(ctx, u.From, u.timeFact(factStartedAt)); err != nil {
+	if err := u.Gate.Wait(ctx, u.From, u.Txn.Facts.UpAt); err != nil {
 		return fmt.Errorf("the old version %s did not come back healthy: %w", u.From, err)
 	}
-	u.markTime(FactHealthyAt)
+	u.Txn.Facts.HealthyAt = u.Now().UTC()
 	return nil
 }
-
-const factStartedAt = "started_at" // when the last up ran (log window of the gate)
 
 func (u *Upgrade) observer() state.Observer {
 	if u.obs == nil {

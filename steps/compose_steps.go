@@ -37,11 +37,15 @@ func composePreflight(ctx context.Context, u *Upgrade) error {
 		return err
 	}
 	if cur.Tag != "" {
-		u.SetFact(FactOldTag, cur.Tag)
+		u.Txn.Facts.OldTag = cur.Tag
 	}
-	for _, s := range []struct{ service, idKey, refKey string }{
-		{u.In.Server, FactServerImageID, FactServerImage},
-		{u.In.Worker, FactWorkerImageID, FactWorkerImage},
+	f := &u.Txn.Facts
+	for _, s := range []struct {
+		service string
+		id, ref *string
+	}{
+		{u.In.Server, &f.ServerImageID, &f.ServerImage},
+		{u.In.Worker, &f.WorkerImageID, &f.WorkerImage},
 	} {
 		c, ok, err := u.In.Container(ctx, s.service)
 		if err == nil && !ok {
@@ -54,8 +58,7 @@ func composePreflight(ctx context.Context, u *Upgrade) error {
 			}
 			return err
 		}
-		u.SetFact(s.idKey, c.ImageID)
-		u.SetFact(s.refKey, c.ImageRef)
+		*s.id, *s.ref = c.ImageID, c.ImageRef
 	}
 	return preflightCommon(ctx, u)
 }
@@ -70,7 +73,7 @@ func composePull(ctx context.Context, u *Upgrade) error {
 // stopWriters stops the server and the worker (db and redis stay up): the
 // downtime begins, and the time is persisted before the act.
 func stopWriters(ctx context.Context, u *Upgrade) error {
-	u.markTime(FactStoppedAt)
+	u.Txn.Facts.StoppedAt = u.Now().UTC()
 	if err := u.Persist(); err != nil {
 		return err
 	}
@@ -96,7 +99,7 @@ func composeStartOld(ctx context.Context, u *Upgrade) error {
 			u.Log.Warn("cache flush with the old image failed; the old version's own start flushes it too, and the gate judges it", "err", err)
 		}
 	}
-	u.markTime(factStartedAt)
+	u.Txn.Facts.UpAt = u.Now().UTC()
 	if err := u.upServerFirst(ctx, u.From); err != nil {
 		return err
 	}
@@ -116,15 +119,16 @@ func composeSwitch(ctx context.Context, u *Upgrade) error {
 // in the registry since, so the recorded image IDs are tagged again locally
 // and compose resolves the tag to them.
 func composeUnswitch(ctx context.Context, u *Upgrade) error {
-	tag := u.Fact(FactOldTag)
+	tag := u.Txn.Facts.OldTag
 	if tag == "" {
 		tag = u.From.String()
 	}
 	if err := envfile.SetFile(u.In.EnvFile, "TAG", tag); err != nil {
 		return err
 	}
-	for _, p := range [][2]string{{FactServerImageID, FactServerImage}, {FactWorkerImageID, FactWorkerImage}} {
-		id, ref := u.Fact(p[0]), u.Fact(p[1])
+	f := u.Txn.Facts
+	for _, p := range [][2]string{{f.ServerImageID, f.ServerImage}, {f.WorkerImageID, f.WorkerImage}} {
+		id, ref := p[0], p[1]
 		if id == "" || ref == "" {
 			continue
 		}
@@ -136,7 +140,7 @@ func composeUnswitch(ctx context.Context, u *Upgrade) error {
 }
 
 func composeStart(ctx context.Context, u *Upgrade) error {
-	u.markTime(factStartedAt)
+	u.Txn.Facts.UpAt = u.Now().UTC()
 	if err := u.Persist(); err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ func (e *Engine) dryRun(ctx context.Context, txn *state.Txn, in *install.Install
 	if held != nil {
 		fmt.Fprintf(out, "HELD: a real run would not start: %v\n", held)
 	}
-	if f := txn.Facts[FactForced]; f != "" {
+	if f := txn.Facts.Forced; f != "" {
 		fmt.Fprintf(out, "--force overrides the policy's %s\n", strings.ReplaceAll(f, ",", ", "))
 	}
 	p := buildPlan(txn.Mode)

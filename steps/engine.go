@@ -88,13 +88,8 @@ func (e *Engine) Upgrade(ctx context.Context, to version.V, opt Options) (state.
 		return state.Entry{}, err
 	}
 	txn := &state.Txn{ID: id, Mode: e.cfg.Install.Mode,
-		From: from, To: to, Phase: state.PhaseForward, StartedAt: now, Facts: map[string]string{}}
-	if opt.Trigger != "" {
-		txn.Facts[FactTrigger] = opt.Trigger
-	}
-	if len(opt.Forced) > 0 {
-		txn.Facts[FactForced] = strings.Join(opt.Forced, ",")
-	}
+		From: from, To: to, Phase: state.PhaseForward, StartedAt: now,
+		Facts: state.Facts{Trigger: opt.Trigger, Forced: strings.Join(opt.Forced, ",")}}
 	if opt.DryRun {
 		return state.Entry{}, e.dryRun(ctx, txn, c, opt)
 	}

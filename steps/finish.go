@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"maps"
 	"strings"
 	"time"
 
@@ -18,14 +17,14 @@ func (e *Engine) entry(u *Upgrade, result string, cause error) state.Entry {
 	t := u.Txn
 	now := e.now().UTC()
 	en := state.Entry{ID: t.ID, Mode: t.Mode, From: t.From, To: t.To, Result: result, StartedAt: t.StartedAt,
-		FinishedAt: now, Seconds: now.Sub(t.StartedAt).Seconds(), Backup: u.Fact(FactBackupID),
-		Steps: t.Timings, Resumes: t.Resumes, Trigger: u.Fact(FactTrigger), Recovery: t.Recovery, Interrupted: t.Interrupted,
-		Facts: maps.Clone(t.Facts)}
+		FinishedAt: now, Seconds: now.Sub(t.StartedAt).Seconds(), Backup: u.Txn.Facts.BackupID,
+		Steps: t.Timings, Resumes: t.Resumes, Trigger: u.Txn.Facts.Trigger, Recovery: t.Recovery, Interrupted: t.Interrupted,
+		Facts: t.Facts}
 	if cause != nil {
 		en.Error = cause.Error()
 	}
-	if stopped := u.timeFact(FactStoppedAt); !stopped.IsZero() {
-		end := u.timeFact(FactHealthyAt)
+	if stopped := u.Txn.Facts.StoppedAt; !stopped.IsZero() {
+		end := u.Txn.Facts.HealthyAt
 		if end.IsZero() || end.Before(stopped) {
 			end = now
 		}
@@ -61,7 +60,7 @@ func (e *Engine) finish(r *txnRunner, result string, cause error) (state.Entry, 
 	case state.ResultSuccess:
 		return en, nil
 	case state.ResultRolledBack:
-		if u.Fact(FactManual) != "" {
+		if u.Txn.Facts.Manual != "" {
 			return en, nil
 		}
 		return en, fmt.Errorf("%w: %s → %s, %s runs again: %w", outcome.ErrRolledBack, u.From, u.To, u.From, cause)
@@ -104,7 +103,7 @@ func recovery(u *Upgrade, rbErr error) string {
 	}
 	fmt.Fprintf(&b, "  %s\n", q(in.StopWriters().Argv))
 	if u.Txn.Mode == string(install.ModeSource) {
-		if old := u.Fact(FactOldCommit); old != "" {
+		if old := u.Txn.Facts.OldCommit; old != "" {
 			fmt.Fprintf(&b, "  %s\n", q(in.Git("checkout", "--force", old).Argv))
 		}
 		if p, err := u.oldSource(context.Background()); err == nil {
@@ -117,19 +116,20 @@ func recovery(u *Upgrade, rbErr error) string {
 			fmt.Fprintf(&b, "  # then clean, install and build the old commit (%v)\n", err)
 		}
 	}
-	if id := u.Fact(FactBackupID); id != "" {
-		fmt.Fprintf(&b, "  twenty-upgraded restore %s   # database, files and .env from %s\n", id, u.Fact(FactBackupDir))
+	if id := u.Txn.Facts.BackupID; id != "" {
+		fmt.Fprintf(&b, "  twenty-upgraded restore %s   # database, files and .env from %s\n", id, u.Txn.Facts.BackupDir)
 	} else {
 		b.WriteString("  # no backup was taken in this transaction: the database was not changed by it\n")
 	}
 	if u.Txn.Mode != string(install.ModeSource) {
-		tag := u.Fact(FactOldTag)
+		tag := u.Txn.Facts.OldTag
 		if tag == "" {
 			tag = u.From.String()
 		}
 		fmt.Fprintf(&b, "  # make sure %s says TAG=%s\n", in.EnvFile, tag)
-		for _, p := range [][2]string{{FactServerImageID, FactServerImage}, {FactWorkerImageID, FactWorkerImage}} {
-			if id, ref := u.Fact(p[0]), u.Fact(p[1]); id != "" && ref != "" {
+		f := u.Txn.Facts
+		for _, p := range [][2]string{{f.ServerImageID, f.ServerImage}, {f.WorkerImageID, f.WorkerImage}} {
+			if id, ref := p[0], p[1]; id != "" && ref != "" {
 				fmt.Fprintf(&b, "  %s\n", q(in.TagImage(id, ref).Argv))
 			}
 		}
@@ -158,7 +158,7 @@ func runHook(ctx context.Context, u *Upgrade, name string, argv []string, result
 		"TWENTY_UPGRADED_FROM=" + u.From.String(),
 		"TWENTY_UPGRADED_TO=" + u.To.String(),
 		"TWENTY_UPGRADED_RESULT=" + result,
-		"TWENTY_UPGRADED_BACKUP=" + u.Fact(FactBackupDir),
+		"TWENTY_UPGRADED_BACKUP=" + u.Txn.Facts.BackupDir,
 		"TWENTY_UPGRADED_HOOK=" + name,
 	}}
 	start := time.Now()

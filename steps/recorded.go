@@ -77,7 +77,7 @@ func (e *Engine) closeRecorded(en state.Entry) (state.Entry, error) {
 	case state.ResultSuccess:
 		return en, nil
 	case state.ResultRolledBack:
-		if en.Facts[FactManual] != "" {
+		if en.Facts.Manual != "" {
 			return en, nil
 		}
 		return en, fmt.Errorf("%w: %s → %s, %s runs again: %s", outcome.ErrRolledBack, en.From, en.To, en.From, en.Error)

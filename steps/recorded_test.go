@@ -105,8 +105,8 @@ func TestManualRollbackAfterFailedRollbackIsRecorded(t *testing.T) {
 	if h[1].ID == h[0].ID || !strings.Contains(h[1].ID, "-rollback-"+failed.ID) || h[1].Result != state.ResultRolledBack {
 		t.Errorf("second entry %s:%s, want its own ID rolling back %s", h[1].ID, h[1].Result, failed.ID)
 	}
-	if h[1].Facts[FactManual] != failed.ID {
-		t.Errorf("manual rollback's %s fact = %q, want %s", FactManual, h[1].Facts[FactManual], failed.ID)
+	if h[1].Facts.Manual != failed.ID {
+		t.Errorf("manual rollback's manual fact = %q, want %s", h[1].Facts.Manual, failed.ID)
 	}
 	if open, _ := st.Load(); open != nil {
 		t.Errorf("state.json kept: %+v", open)
@@ -179,7 +179,7 @@ func TestResumeNothingChanged(t *testing.T) {
 		e, st := f.engine(t, nil)
 		must(t, st.Save(&state.Txn{ID: "x", Mode: "compose", From: v1, To: v2, Phase: state.PhaseForward,
 			Step: tc.started[len(tc.started)-1], Started: tc.started, Done: tc.started[:len(tc.started)-1],
-			Facts: map[string]string{FactOldTag: "v1.0.0"}}))
+			Facts: state.Facts{OldTag: "v1.0.0"}}))
 		resumed, en, err := e.Resume(context.Background())
 		if !resumed || en.Result != tc.result || errors.Is(err, ErrNothingChanged) != tc.unchanged {
 			t.Errorf("resume after %v: %v %s %v", tc.started, resumed, en.Result, err)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
+	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
@@ -74,15 +74,9 @@ func (e *Engine) committedTxn() (*state.Txn, error) {
 		return nil, err
 	}
 	t := &state.Txn{ID: id, Mode: last.Mode, From: last.From, To: last.To,
-		Phase: state.PhaseRollback, Started: names, Done: names, StartedAt: now, Facts: maps.Clone(last.Facts)}
-	if t.Facts == nil {
-		t.Facts = map[string]string{}
-	}
-	t.Facts[FactBackupID] = last.Backup
-	t.Facts[FactManual] = last.ID
-	t.Facts[FactTrigger] = "cli"
-	t.Facts[FactStoppedAt] = now.Format("2006-01-02T15:04:05.999999999Z07:00")
-	delete(t.Facts, FactHealthyAt)
+		Phase: state.PhaseRollback, Started: names, Done: names, StartedAt: now, Facts: last.Facts}
+	t.Facts.BackupID, t.Facts.Manual, t.Facts.Trigger = last.Backup, last.ID, "cli"
+	t.Facts.StoppedAt, t.Facts.HealthyAt = now, time.Time{}
 	return t, nil
 }
 
@@ -106,10 +100,7 @@ func (e *Engine) reopen(t *state.Txn) (*state.Txn, error) {
 	if _, ok, err := e.recorded(t.ID); err != nil || !ok {
 		return t, err
 	}
-	if t.Facts == nil {
-		t.Facts = map[string]string{}
-	}
-	of := t.Facts[FactManual]
+	of := t.Facts.Manual
 	if of == "" {
 		of = t.ID
 	}
@@ -118,6 +109,6 @@ func (e *Engine) reopen(t *state.Txn) (*state.Txn, error) {
 		return nil, err
 	}
 	t.ID, t.StartedAt, t.Timings, t.Resumes = id, e.now().UTC(), nil, 0
-	t.Facts[FactManual], t.Facts[FactTrigger] = of, "cli"
+	t.Facts.Manual, t.Facts.Trigger = of, "cli"
 	return t, nil
 }

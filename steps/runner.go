@@ -61,7 +61,7 @@ func (r *txnRunner) forward(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%w before step %s: %w", errInterrupted, name, err)
 		}
-		if drain.Requested(ctx) && t.Facts[FactStoppedAt] == "" {
+		if drain.Requested(ctx) && t.Facts.StoppedAt.IsZero() {
 			// The daemon is stopping and Twenty still runs: start no new
 			// step. Once the downtime has begun the transaction goes on
 			// (within the daemon's stop_grace), since stopping there would

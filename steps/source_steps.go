@@ -62,7 +62,7 @@ func sourcePreflight(ctx context.Context, u *Upgrade) error {
 	if err != nil {
 		return err
 	}
-	u.SetFact(FactOldCommit, head)
+	u.Txn.Facts.OldCommit = head
 	return preflightCommon(ctx, u)
 }
 
@@ -76,7 +76,7 @@ func sourceFetch(ctx context.Context, u *Upgrade) error {
 	}
 	for _, ref := range []string{"twenty/" + u.To.String(), u.To.String()} {
 		if _, err := u.git(ctx, "rev-parse", "--verify", "--quiet", "refs/tags/"+ref+"^{commit}"); err == nil {
-			u.SetFact(FactNewRef, ref)
+			u.Txn.Facts.NewRef = ref
 			p, err := u.newSource(ctx)
 			if err != nil {
 				return err
@@ -93,7 +93,7 @@ func sourceFetch(ctx context.Context, u *Upgrade) error {
 // newSource is the plan of the tag being installed (read once per run).
 func (u *Upgrade) newSource(ctx context.Context) (install.SourcePlan, error) {
 	if u.srcNew == nil {
-		ref := u.Fact(FactNewRef)
+		ref := u.Txn.Facts.NewRef
 		if ref == "" {
 			ref = u.To.String()
 		}
@@ -108,7 +108,7 @@ func (u *Upgrade) newSource(ctx context.Context) (install.SourcePlan, error) {
 
 // oldSource is the plan of the commit that ran before (for the rollback).
 func (u *Upgrade) oldSource(ctx context.Context) (install.SourcePlan, error) {
-	old := u.Fact(FactOldCommit)
+	old := u.Txn.Facts.OldCommit
 	if old == "" {
 		return install.SourcePlan{}, fmt.Errorf("the old commit was not recorded; check out the previous tag in %s by hand", u.In.Dir)
 	}
@@ -129,7 +129,7 @@ func sourceStartOld(ctx context.Context, u *Upgrade) error {
 			u.Log.Warn("flush cache before starting the old version", "err", err)
 		}
 	}
-	u.markTime(factStartedAt)
+	u.Txn.Facts.UpAt = u.Now().UTC()
 	if _, err := u.run(ctx, u.sourceUp()); err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func sourceStartOld(ctx context.Context, u *Upgrade) error {
 }
 
 func sourceCheckout(ctx context.Context, u *Upgrade) error {
-	ref := u.Fact(FactNewRef)
+	ref := u.Txn.Facts.NewRef
 	if ref == "" {
 		ref = u.To.String()
 	}
@@ -147,7 +147,7 @@ func sourceCheckout(ctx context.Context, u *Upgrade) error {
 
 // sourceRebuildOld checks the old commit out again and rebuilds it.
 func sourceRebuildOld(ctx context.Context, u *Upgrade) error {
-	old := u.Fact(FactOldCommit)
+	old := u.Txn.Facts.OldCommit
 	if old == "" {
 		return fmt.Errorf("the old commit was not recorded; check out the previous tag in %s by hand", u.In.Dir)
 	}
@@ -221,7 +221,7 @@ func (u *Upgrade) sourceUpWith(in *install.Install) proc.Cmd {
 }
 
 func sourceUpStep(ctx context.Context, u *Upgrade) error {
-	u.markTime(factStartedAt)
+	u.Txn.Facts.UpAt = u.Now().UTC()
 	if err := u.Persist(); err != nil {
 		return err
 	}
@@ -244,7 +244,7 @@ func sourcePrebuild(ctx context.Context, u *Upgrade) error {
 		return err
 	}
 	wt := prebuildDir(u)
-	if _, err := u.git(ctx, "worktree", "add", "--force", "--detach", wt, "refs/tags/"+u.Fact(FactNewRef)); err != nil {
+	if _, err := u.git(ctx, "worktree", "add", "--force", "--detach", wt, "refs/tags/"+u.Txn.Facts.NewRef); err != nil {
 		return err
 	}
 	p, err := u.newSource(ctx)

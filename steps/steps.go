@@ -62,25 +62,6 @@ const (
 	StepUp                = "up"
 )
 
-// Fact keys recorded in the transaction (state.json facts) by steps and
-// needed to undo them.
-const (
-	FactOldTag        = "old_tag"         // TAG in .env before the switch
-	FactServerImage   = "server_image"    // image reference of the server container (repo:tag)
-	FactServerImageID = "server_image_id" // image ID the server ran before
-	FactWorkerImage   = "worker_image"
-	FactWorkerImageID = "worker_image_id"
-	FactBackupID      = "backup_id"
-	FactBackupDir     = "backup_dir"
-	FactOldCommit     = "old_commit" // source mode: HEAD before the checkout
-	FactNewRef        = "new_ref"    // source mode: the tag checked out
-	FactStoppedAt     = "stopped_at" // RFC3339Nano: downtime begins
-	FactHealthyAt     = "healthy_at" // RFC3339Nano: downtime ends
-	FactManual        = "manual"     // Engine.Rollback by hand: the ID of the transaction it undoes or closes
-	FactTrigger       = "trigger"    // daemon or cli
-	FactForced        = "forced"     // upgrade --to … --force: the policy codes it overrode, comma-separated
-)
-
 // Upgrade is everything a step may use: typed, not a bag.
 type Upgrade struct {
 	Cfg      config.Config
@@ -113,29 +94,8 @@ func (u *Upgrade) Persist() error {
 	return u.persist()
 }
 
-// Fact returns a recorded fact ("" when absent).
-func (u *Upgrade) Fact(k string) string { return u.Txn.Facts[k] }
-
-// SetFact records a fact; the runner persists it with the next transition,
-// and steps that need it to survive a crash call Persist.
-func (u *Upgrade) SetFact(k, v string) {
-	if u.Txn.Facts == nil {
-		u.Txn.Facts = map[string]string{}
-	}
-	u.Txn.Facts[k] = v
-}
-
 // Started reports whether the Run of step name began.
 func (u *Upgrade) Started(name string) bool { return slices.Contains(u.Txn.Started, name) }
-
-// markTime records now under a fact key.
-func (u *Upgrade) markTime(k string) { u.SetFact(k, u.Now().UTC().Format(time.RFC3339Nano)) }
-
-// timeFact parses a time fact (zero when absent or unreadable).
-func (u *Upgrade) timeFact(k string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, u.Fact(k))
-	return t
-}
 
 // cmd runs c with the given timeout (cfg.Timeouts.Command when zero).
 func (u *Upgrade) run(ctx context.Context, c proc.Cmd) (proc.Result, error) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
-	"github.com/twenty-upgraded/twenty-upgraded/steps"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/backup"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
@@ -78,8 +77,8 @@ func cmdBackup(ctx context.Context, e *env, args []string) error {
 // protectedSets is the backup an open transaction may still need.
 func protectedSets(store *state.Store) []string {
 	txn, err := store.Load()
-	if err != nil || txn == nil || txn.Facts[steps.FactBackupID] == "" {
+	if err != nil || txn == nil || txn.Facts.BackupID == "" {
 		return nil
 	}
-	return []string{txn.Facts[steps.FactBackupID]}
+	return []string{txn.Facts.BackupID}
 }

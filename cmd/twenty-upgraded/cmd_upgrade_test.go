@@ -490,7 +490,7 @@ func TestUpgradeForce(t *testing.T) {
 		t.Errorf("running %s", w.Running)
 	}
 	st, _ := state.Open(filepath.Join(dir, "state"))
-	if h, _ := st.History(); len(h) != 1 || h[0].Facts["forced"] != "skipped,not_next_hop" {
+	if h, _ := st.History(); len(h) != 1 || h[0].Facts.Forced != "skipped,not_next_hop" {
 		t.Errorf("history does not record the overrides: %+v", h)
 	}
 

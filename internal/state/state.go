@@ -66,7 +66,7 @@ type Txn struct {
 	Error     string    `json:"error,omitempty"`
 	// Facts recorded by steps and needed to undo them (old TAG, image IDs,
 	// old commit, backup ID, ...).
-	Facts map[string]string `json:"facts,omitempty"`
+	Facts Facts `json:"facts,omitzero"`
 	// Steps timings for history.
 	Timings []StepTiming `json:"timings,omitempty"`
 	// Recovery holds the manual recovery commands once a rollback failed
@@ -108,7 +108,7 @@ type Entry struct {
 	Interrupted bool `json:"interrupted,omitempty"`
 	// Facts the transaction recorded (old TAG, image IDs, old commit, backup
 	// dir; never secrets), so `rollback` can undo a committed transaction.
-	Facts map[string]string `json:"facts,omitempty"`
+	Facts Facts `json:"facts,omitzero"`
 }
 
 // Store reads and writes the files in one state folder.

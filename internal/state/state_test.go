@@ -20,12 +20,12 @@ func TestTxnRoundTrip(t *testing.T) {
 		t.Fatalf("empty store: %v %v", tx, err)
 	}
 	in := &Txn{ID: "x", From: version.MustParse("v1.0.0"), To: version.MustParse("v1.1.0"), Phase: PhaseForward, Step: "backup",
-		Started: []string{"preflight", "pull", "stop", "backup"}, Facts: map[string]string{"old_tag": "v1.0.0"}}
+		Started: []string{"preflight", "pull", "stop", "backup"}, Facts: Facts{OldTag: "v1.0.0"}}
 	if err := s.Save(in); err != nil {
 		t.Fatal(err)
 	}
 	out, err := s.Load()
-	if err != nil || out.Step != "backup" || out.From != in.From || out.Facts["old_tag"] != "v1.0.0" || out.Schema != SchemaVersion {
+	if err != nil || out.Step != "backup" || out.From != in.From || out.Facts.OldTag != "v1.0.0" || out.Schema != SchemaVersion {
 		t.Fatalf("round trip: %+v %v", out, err)
 	}
 	if err := s.Clear(); err != nil {
