@@ -28,7 +28,7 @@ func (d *Daemon) resume(ctx context.Context, stopping func()) {
 		case resumed:
 			d.log.Info("resumed open transaction", "upgrade_id", e.ID, "result", e.Result)
 		}
-		d.afterTxn(e)
+		d.afterTxn(e, resumed)
 	})
 }
 
@@ -58,14 +58,14 @@ func (d *Daemon) upgrade(ctx context.Context, u Upgrader, v version.V, stopping 
 		default:
 			ok = e.Result == state.ResultSuccess
 		}
-		d.afterTxn(e)
+		d.afterTxn(e, false)
 	})
 	return ok
 }
 
 // afterTxn clears the in-progress state and the approval once its version
 // is installed.
-func (d *Daemon) afterTxn(e state.Entry) {
+func (d *Daemon) afterTxn(e state.Entry, resumed bool) {
 	d.metrics.InProgress.Set(0)
 	hist, err := d.deps.Store.History()
 	if err != nil {
@@ -75,6 +75,7 @@ func (d *Daemon) afterTxn(e state.Entry) {
 	if err != nil {
 		d.log.Warn("state unreadable", "err", err)
 	}
+	d.txnMessage(e, txn, resumed)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.st.txn, d.st.phase = txn, ""

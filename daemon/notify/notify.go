@@ -60,6 +60,8 @@ type Notifier struct {
 	queue   chan job
 	done    chan struct{}
 	wg      sync.WaitGroup
+	// closeOnce makes Close safe to call twice.
+	closeOnce sync.Once
 
 	mu   sync.Mutex
 	sent map[string]sentRecord // kind + "\x00" + key
@@ -121,7 +123,7 @@ func (n *Notifier) Close() {
 	if n == nil {
 		return
 	}
-	close(n.done)
+	n.closeOnce.Do(func() { close(n.done) })
 	n.wg.Wait()
 }
 
