@@ -120,3 +120,17 @@ func TestSourceFailingOnce(t *testing.T) {
 		t.Fatalf("messages %q", msgs)
 	}
 }
+
+// A failed backup step sends a backup_failed message with the error.
+func TestBackupFailedMessage(t *testing.T) {
+	box := &inbox{}
+	h := newHarness(t, withMessages(t, box))
+	h.d.StepDone("pull", state.ActionRun, 0, errors.New("pull failed"))
+	h.d.StepDone("backup", state.ActionRun, 0, errors.New("pg_dump: connection refused"))
+	eventually(t, "the message", func() bool { return len(box.all()) >= 1 })
+	h.d.messages.(*notify.Notifier).Close()
+	msgs := box.all()
+	if len(msgs) != 1 || !strings.HasPrefix(msgs[0], "Twenty backup failed on crm1") || !strings.Contains(msgs[0], "Error: pg_dump: connection refused") {
+		t.Fatalf("messages %q", msgs)
+	}
+}
