@@ -61,7 +61,7 @@ func TestRolledBackSendsOneMessage(t *testing.T) {
 			fmt.Errorf("health gate: %w", outcome.ErrRolledBack)
 	}
 	h.chk.set(CheckResult{Plan: policy.Plan{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}}, nil)
-	_, stop := h.start(t)
+	_, stop := h.start(t) // started is off by default: not sent
 	eventually(t, "the message", func() bool { return len(box.all()) >= 1 })
 	h.d.CheckNow()
 	eventually(t, "a second check", func() bool { return h.chk.count() >= 2 })
@@ -131,6 +131,27 @@ func TestBackupFailedMessage(t *testing.T) {
 	h.d.messages.(*notify.Notifier).Close()
 	msgs := box.all()
 	if len(msgs) != 1 || !strings.HasPrefix(msgs[0], "Twenty backup failed on crm1") || !strings.Contains(msgs[0], "Error: pg_dump: connection refused") {
+		t.Fatalf("messages %q", msgs)
+	}
+}
+
+// With started in notify.events, an upgrade first says it started.
+func TestStartedMessageWhenEnabled(t *testing.T) {
+	box := &inbox{}
+	h := newHarness(t, func(cfg *config.Config, deps *Deps) {
+		deps.NewMessenger = func(result func(event, result string)) (Messenger, error) {
+			return notify.New(notify.Options{URLs: []string{"fake://"}, StateDir: cfg.Daemon.StateDir, Events: []string{config.EventStarted},
+				Site: notify.Site{Host: "crm1"}, Send: box.send, Result: result})
+		}
+	})
+	h.chk.set(CheckResult{Plan: policy.Plan{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}}, nil)
+	h.d.mu.Lock()
+	h.d.st.last = &CheckResult{Plan: policy.Plan{Current: v1226}}
+	h.d.mu.Unlock()
+	h.d.upgrade(context.Background(), h.up, v210, func() {})
+	eventually(t, "the message", func() bool { return len(box.all()) >= 1 })
+	h.d.messages.(*notify.Notifier).Close()
+	if msgs := box.all(); len(msgs) != 1 || !strings.HasPrefix(msgs[0], "Twenty upgrade v1.22.6 → v2.1.0 started on crm1") {
 		t.Fatalf("messages %q", msgs)
 	}
 }

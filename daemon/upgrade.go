@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/notify"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/drain"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
@@ -47,6 +49,7 @@ func (d *Daemon) upgrade(ctx context.Context, u Upgrader, v version.V, stopping 
 	d.metrics.InProgress.Set(1)
 	d.setStatus("upgrading " + orUnknown(from.String()) + " → " + v.String() + ": starting")
 	d.log.Info("upgrade starting", "from", from.String(), "to", v.String())
+	d.message(notify.Event{Kind: config.EventStarted, Key: d.deps.Now().UTC().Format(time.RFC3339Nano), From: orUnknown(from.String()), To: v.String()})
 	ok := false
 	d.runTxn(ctx, stopping, func(work context.Context) {
 		e, err := u.Upgrade(work, v, "daemon")
