@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/notify"
 	"github.com/twenty-upgraded/twenty-upgraded/daemon/policy"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
@@ -86,6 +87,15 @@ type Deps struct {
 	NewWindow   func(schedule string, d time.Duration) (Window, error)        // nil: the window is always open
 	// LoadConfig reloads the config on SIGHUP; nil: reload keeps the config.
 	LoadConfig func() (config.Config, error)
+	// NewMessenger builds the notifications to a person (daemon/notify);
+	// result is the metric hook. nil: no notifications.
+	NewMessenger func(result func(event, result string)) (Messenger, error)
+}
+
+// Messenger sends notifications to a person; *notify.Notifier is one.
+type Messenger interface {
+	Send(ctx context.Context, ev notify.Event)
+	Clear(kind string)
 }
 
 // Daemon is the service. Build it with New, then call Run.
@@ -95,8 +105,10 @@ type Daemon struct {
 	metrics *Metrics
 	gather  prometheus.Gatherer
 	notify  Notifier
-	timing  timing
-	beat    heartbeat
+	// messages is nil without NewMessenger; message() checks.
+	messages Messenger
+	timing   timing
+	beat     heartbeat
 
 	checkNow  chan struct{}
 	reloadCh  chan chan error
@@ -180,6 +192,13 @@ func New(cfg config.Config, deps Deps) (*Daemon, error) {
 		reloadCh: make(chan chan error),
 	}
 	d.metrics = NewMetrics(deps.Registerer, deps.Version)
+	if deps.NewMessenger != nil {
+		m, err := deps.NewMessenger(d.metrics.NotifyResult)
+		if err != nil {
+			return nil, err
+		}
+		d.messages = m
+	}
 	if err := d.apply(cfg); err != nil {
 		return nil, err
 	}

@@ -153,6 +153,7 @@ func (d *Daemon) checkFailed(err error) time.Duration {
 	}
 	wait = min(wait, d.timing.retryMax, max(cfg.Release.CheckInterval, d.timing.retryMin))
 	d.log.Warn("release check failed", "err", err, "retry_in_seconds", wait.Seconds(), "consecutive_failures", n)
+	d.sourceMessage(n, err, cfg.Release.Source)
 	d.setStatus(d.idleStatus("release check failed, retrying in " + wait.Round(time.Second).String()))
 	return wait
 }

@@ -7,7 +7,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/notify"
 	"github.com/twenty-upgraded/twenty-upgraded/daemon/policy"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 )
 
@@ -23,6 +25,16 @@ func HeldCodes() []string {
 // Results returns the results of a transaction (upgrades_total{result}).
 func Results() []string {
 	return []string{state.ResultSuccess, state.ResultRolledBack, state.ResultFailed}
+}
+
+// NotifyResults returns the results of a notification (notifications_total{result}).
+func NotifyResults() []string {
+	return []string{notify.ResultSent, notify.ResultFailed, notify.ResultDropped}
+}
+
+// NotifyResult counts one notification result; it is notify.Options.Result.
+func (m *Metrics) NotifyResult(event, result string) {
+	m.Notifications.WithLabelValues(event, result).Inc()
 }
 
 // Metrics are the daemon's Prometheus metrics (names in docs/daemon.md
@@ -48,6 +60,7 @@ type Metrics struct {
 	NextWindow       prometheus.Gauge
 	HealthCheckUp    *prometheus.GaugeVec
 	ExpectedDuration prometheus.Gauge
+	Notifications    *prometheus.CounterVec
 }
 
 // NewMetrics registers every metric on reg. version is the build version.
@@ -83,6 +96,8 @@ func NewMetrics(reg prometheus.Registerer, version string) *Metrics {
 		NextWindow:       g("next_window_start_timestamp_seconds", "Start of the next maintenance window the expected duration fits in (Unix seconds)."),
 		HealthCheckUp:    gv("health_check_up", "Result of each health-gate check during the last gate (1 passing).", "check"),
 		ExpectedDuration: g("expected_upgrade_duration_seconds", "How long the daemon expects the next transaction to take (window fit)."),
+		Notifications: f.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "notifications_total",
+			Help: "Notifications by event and result (sent, failed after every retry, dropped with a full queue), one per URL."}, []string{"event", "result"}),
 	}
 	m.BuildInfo.WithLabelValues(version, runtime.Version()).Set(1)
 	for _, r := range Results() {
@@ -91,6 +106,11 @@ func NewMetrics(reg prometheus.Registerer, version string) *Metrics {
 	}
 	for _, c := range HeldCodes() {
 		m.UpdateHeld.WithLabelValues(c)
+	}
+	for _, e := range config.AllEvents() {
+		for _, r := range NotifyResults() {
+			m.Notifications.WithLabelValues(e, r)
+		}
 	}
 	return m
 }

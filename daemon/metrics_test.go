@@ -29,7 +29,7 @@ func metricNames() []string {
 		"last_check_timestamp_seconds", "check_errors_total", "upgrades_total", "last_upgrade_timestamp_seconds",
 		"upgrade_in_progress", "step_duration_seconds", "step_failures_total", "downtime_seconds", "backup_size_bytes",
 		"backup_duration_seconds", "last_backup_timestamp_seconds", "rollback_failed", "next_window_start_timestamp_seconds",
-		"health_check_up", "expected_upgrade_duration_seconds"} {
+		"health_check_up", "expected_upgrade_duration_seconds", "notifications_total"} {
 		out = append(out, ns+"_"+n)
 	}
 	return out
@@ -69,6 +69,8 @@ func goldenDaemon(t *testing.T) *prometheus.Registry {
 	d.StepDone("switch", "rollback", 2*time.Second, nil)
 	d.BackupDone(123456789, 75*time.Second, at(11))
 	d.HealthChecks(map[string]bool{"healthz": true, "version": false})
+	d.metrics.NotifyResult("rolled_back", "sent")
+	d.metrics.NotifyResult("rolled_back", "failed")
 	return reg
 }
 

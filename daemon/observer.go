@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/notify"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 )
 
@@ -47,6 +49,10 @@ func (d *Daemon) StepDone(step string, action state.Action, dur time.Duration, e
 	d.metrics.StepDuration.WithLabelValues(label).Set(dur.Seconds())
 	if err != nil {
 		d.metrics.StepFailures.WithLabelValues(label).Inc()
+		if step == "backup" && action != state.ActionRollback {
+			// One message per failure: the key is when it failed.
+			d.message(notify.Event{Kind: config.EventBackupFailed, Key: d.deps.Now().UTC().Format(time.RFC3339Nano), Error: err.Error()})
+		}
 	}
 }
 

@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"strings"
+
+	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 )
 
 // publish records a successful check: metrics, the decision, STATUS=.
@@ -26,6 +28,10 @@ func (d *Daemon) publish(res CheckResult) decision {
 	}
 	d.mu.Unlock()
 	dec := decide(in)
+	if in.Result.Approval != nil || dec.Code == CodeAwaitingApproval {
+		d.approvalMessage(res, dec)
+	}
+	d.clearMessages(config.EventSourceFailing)
 	d.mu.Lock()
 	d.st.nextWindow = dec.NextWindow
 	d.st.waiting = dec.Wait

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/notify"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/drain"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
@@ -28,7 +30,7 @@ func (d *Daemon) resume(ctx context.Context, stopping func()) {
 		case resumed:
 			d.log.Info("resumed open transaction", "upgrade_id", e.ID, "result", e.Result)
 		}
-		d.afterTxn(e)
+		d.afterTxn(e, resumed)
 	})
 }
 
@@ -47,6 +49,7 @@ func (d *Daemon) upgrade(ctx context.Context, u Upgrader, v version.V, stopping 
 	d.metrics.InProgress.Set(1)
 	d.setStatus("upgrading " + orUnknown(from.String()) + " → " + v.String() + ": starting")
 	d.log.Info("upgrade starting", "from", from.String(), "to", v.String())
+	d.message(notify.Event{Kind: config.EventStarted, Key: d.deps.Now().UTC().Format(time.RFC3339Nano), From: orUnknown(from.String()), To: v.String()})
 	ok := false
 	d.runTxn(ctx, stopping, func(work context.Context) {
 		e, err := u.Upgrade(work, v, "daemon")
@@ -58,14 +61,14 @@ func (d *Daemon) upgrade(ctx context.Context, u Upgrader, v version.V, stopping 
 		default:
 			ok = e.Result == state.ResultSuccess
 		}
-		d.afterTxn(e)
+		d.afterTxn(e, false)
 	})
 	return ok
 }
 
 // afterTxn clears the in-progress state and the approval once its version
 // is installed.
-func (d *Daemon) afterTxn(e state.Entry) {
+func (d *Daemon) afterTxn(e state.Entry, resumed bool) {
 	d.metrics.InProgress.Set(0)
 	hist, err := d.deps.Store.History()
 	if err != nil {
@@ -75,6 +78,7 @@ func (d *Daemon) afterTxn(e state.Entry) {
 	if err != nil {
 		d.log.Warn("state unreadable", "err", err)
 	}
+	d.txnMessage(e, txn, resumed)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.st.txn, d.st.phase = txn, ""

@@ -14,6 +14,7 @@ import (
 
 	"github.com/twenty-upgraded/twenty-upgraded/daemon"
 	"github.com/twenty-upgraded/twenty-upgraded/daemon/checker"
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/notify"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
@@ -40,6 +41,7 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 	}
 	defer unlock()
 
+	var messenger *notify.Notifier // nil (does nothing) without notify.urls_file
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d, err := daemon.New(cfg, daemon.Deps{
@@ -56,7 +58,13 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 			return w, nil
 		},
 		LoadConfig: func() (config.Config, error) { return config.Load(e.configPath) },
+		NewMessenger: func(result func(event, result string)) (daemon.Messenger, error) {
+			n, err := newNotifier(e, cfg, store.Dir, result)
+			messenger = n
+			return n, err
+		},
 	})
+	defer messenger.Close()
 	if err != nil {
 		return err
 	}
@@ -70,6 +78,21 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 	go forwardSignals(ctx, sigs, d)
 	e.logger.Info("daemon starting", "version", Version, "listen", ln.Addr().String(), "state_dir", store.Dir)
 	return d.Run(ctx, ln)
+}
+
+// newNotifier builds the notifications of [notify] (docs/notify.md); without
+// urls_file it is nil, which sends nothing.
+func newNotifier(e *env, cfg config.Config, stateDir string, result func(event, result string)) (*notify.Notifier, error) {
+	lines, err := cfg.NotifyURLs()
+	if err != nil {
+		return nil, &config.Error{Path: cfg.Path, Problems: []string{"notify.urls_file: " + err.Error()}}
+	}
+	urls := make([]string, len(lines))
+	for i, l := range lines {
+		urls[i] = l.URL
+	}
+	return notify.New(notify.Options{URLs: urls, Events: cfg.Notify.Events, Timeout: cfg.Notify.Timeout,
+		StateDir: stateDir, Site: siteOf(cfg), Result: result, Logger: e.logger})
 }
 
 func forwardSignals(ctx context.Context, sigs <-chan os.Signal, d *daemon.Daemon) {

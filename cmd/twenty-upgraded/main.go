@@ -77,6 +77,7 @@ func commands() map[string]command {
 		"status":   {"state, versions, last result, next window, transaction in progress", cmdStatus},
 		"history":  {"the audit log of every transaction", cmdHistory},
 		"validate": {"load and check the config; exit 0 or 78", cmdValidate},
+		"notify":   {"--test: send a test message to every notification URL; exit 1 if any failed", cmdNotify},
 		"version":  {"print the build version", cmdVersion},
 	}
 }

@@ -70,6 +70,12 @@ case('no twenty-upgraded target at all fires after 30 minutes',
 case('a scraped twenty-upgraded is not absent',
      [('up{instance="twenty:9787",job="twenty-upgraded"}', '1x60')],
      [('40m', a, [])])
+a = 'TwentyNotificationsFailing'
+case('a failed notification fires for 6 hours; sent ones do not',
+     [(sel('twenty_upgraded_notifications_total', {'event': 'rolled_back', 'result': 'failed'}), '0x10 1x500'),
+      (sel('twenty_upgraded_notifications_total', {'event': 'rolled_back', 'result': 'sent'}), '0x10 1x500'),
+      (sel('twenty_upgraded_notifications_total', {'instance': 'other:9787', 'event': 'succeeded', 'result': 'sent'}), '0+1x510')],
+     [('5m', a, []), ('20m', a, firing(a, {**I, 'event': 'rolled_back'})), ('7h', a, [])])
 missing = set(rules) - {t['alert_rule_test'][0]['alertname'] for t in tests + slow_tests}
 assert not missing, missing
 # Alerts that span days are evaluated hourly (their samples are hourly too,

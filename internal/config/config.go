@@ -41,6 +41,7 @@ type Config struct {
 	Source   Source   `toml:"source"`
 	Timeouts Timeouts `toml:"timeouts"`
 	Daemon   Daemon   `toml:"daemon"`
+	Notify   Notify   `toml:"notify"`
 
 	// Path is the file this was loaded from ("" for defaults).
 	Path string `toml:"-"`
@@ -171,6 +172,42 @@ type Daemon struct {
 	StopGrace    time.Duration `toml:"stop_grace"` // how long a running step may finish on SIGTERM
 }
 
+// Notify configures the notifications sent through shoutrrr.
+type Notify struct {
+	// URLsFile names a file with one shoutrrr URL per line ('#' comments and
+	// blank lines ignored). The URLs hold tokens and passwords, so they are
+	// never in this file: relative names are looked up in
+	// $CREDENTIALS_DIRECTORY, and a file group or others can read is refused.
+	// "" (the default) sends nothing.
+	URLsFile string        `toml:"urls_file"`
+	Events   []string      `toml:"events"`  // which events are sent; see AllEvents
+	Timeout  time.Duration `toml:"timeout"` // one send to one URL may take this long
+}
+
+// Notification event names, the values of notify.events.
+const (
+	EventHeldForApproval = "held_for_approval" // a release waits for approve
+	EventStarted         = "started"           // an upgrade began (off by default)
+	EventSucceeded       = "succeeded"         // an upgrade finished healthy
+	EventRolledBack      = "rolled_back"       // an upgrade failed and the old version runs again
+	EventRollbackFailed  = "rollback_failed"   // Twenty may be down: repeated hourly
+	EventBackupFailed    = "backup_failed"     // a backup or its verification failed
+	EventSourceFailing   = "source_failing"    // the release source failed N checks in a row
+	EventResumed         = "resumed"           // an interrupted transaction was resumed after a crash
+)
+
+// AllEvents lists every notify.events value.
+func AllEvents() []string {
+	return []string{EventHeldForApproval, EventStarted, EventSucceeded, EventRolledBack, EventRollbackFailed,
+		EventBackupFailed, EventSourceFailing, EventResumed}
+}
+
+// DefaultEvents is the default notify.events: everything but started.
+func DefaultEvents() []string {
+	return []string{EventHeldForApproval, EventSucceeded, EventRolledBack, EventRollbackFailed,
+		EventBackupFailed, EventSourceFailing, EventResumed}
+}
+
 // Default returns a Config with every key at its default.
 func Default() Config {
 	c := Config{
@@ -237,6 +274,10 @@ func Default() Config {
 			LogLevel:   "info",
 			MaxResumes: 5,
 			StopGrace:  10 * time.Minute,
+		},
+		Notify: Notify{
+			Events:  DefaultEvents(),
+			Timeout: 10 * time.Second,
 		},
 	}
 	c.Release.Typed, _ = c.Release.parseRules() // the defaults parse

@@ -7,7 +7,26 @@ import (
 	"io/fs"
 	"os"
 	"sort"
+	"strings"
+
+	"github.com/nicholas-fedor/shoutrrr/pkg/router"
 )
+
+// CheckNotifyURL reports whether shoutrrr understands the URL (scheme and
+// service settings), without sending anything. The error never repeats the
+// URL, which may hold a token.
+func CheckNotifyURL(raw string) error {
+	var r router.ServiceRouter
+	if _, err := r.Locate(raw); err != nil {
+		msg := err.Error()
+		if strings.Contains(msg, raw) {
+			msg = strings.ReplaceAll(msg, raw, "<url>")
+		}
+		scheme, _, _ := strings.Cut(raw, ":")
+		return fmt.Errorf("not a shoutrrr URL this build understands (service %q): %s", scheme, msg)
+	}
+	return nil
+}
 
 // CheckFiles proves that every file the config names can be read by this
 // process now: the install folder, its .env, the compose file, the release
@@ -73,6 +92,17 @@ func (c Config) CheckFiles() error {
 		}
 		if _, err := c.ReadSecret(s.name); err != nil {
 			add(s.key, "%v", err)
+		}
+	}
+	if c.Notify.URLsFile != "" {
+		urls, err := c.NotifyURLs()
+		if err != nil {
+			add("notify.urls_file", "%v", err)
+		}
+		for _, u := range urls {
+			if err := CheckNotifyURL(u.URL); err != nil {
+				add("notify.urls_file", "%s:%d: %v", u.Path, u.Line, err)
+			}
 		}
 	}
 	if len(found) == 0 {

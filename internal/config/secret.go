@@ -21,6 +21,23 @@ func (c Config) ReadSecret(name string) (string, error) {
 	if name == "" {
 		return "", nil
 	}
+	b, p, err := c.readSecretFile(name)
+	if err != nil {
+		return "", err
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("secret file %s is empty", p)
+	}
+	if strings.ContainsAny(tok, "\r\n") {
+		return "", fmt.Errorf("secret file %s holds more than one line", p)
+	}
+	return tok, nil
+}
+
+// readSecretFile finds name as ReadSecret does and returns its content and
+// the path it was read from, refusing a file others may read.
+func (c Config) readSecretFile(name string) ([]byte, string, error) {
 	creds := os.Getenv("CREDENTIALS_DIRECTORY")
 	var candidates []string
 	if filepath.IsAbs(name) {
@@ -41,21 +58,46 @@ func (c Config) ReadSecret(name string) (string, error) {
 				lastErr = err
 				continue
 			}
-			return "", err
+			return nil, p, err
 		}
-		tok := strings.TrimSpace(string(b))
-		if tok == "" {
-			return "", fmt.Errorf("secret file %s is empty", p)
-		}
-		if strings.ContainsAny(tok, "\r\n") {
-			return "", fmt.Errorf("secret file %s holds more than one line", p)
-		}
-		return tok, nil
+		return b, p, nil
 	}
 	if lastErr == nil {
 		lastErr = fmt.Errorf("no $CREDENTIALS_DIRECTORY and no config path to resolve it against")
 	}
-	return "", fmt.Errorf("read secret %q: %w", name, lastErr)
+	return nil, "", fmt.Errorf("read secret %q: %w", name, lastErr)
+}
+
+// NotifyURL is one line of notify.urls_file.
+type NotifyURL struct {
+	Path string // the file it was read from
+	Line int    // 1-based line number in that file
+	URL  string
+}
+
+// NotifyURLs reads notify.urls_file with the rules of ReadSecret: one URL per
+// line, blank lines and lines starting with '#' ignored. No file configured
+// is no URLs. The error names the file, never a URL (they hold tokens).
+func (c Config) NotifyURLs() ([]NotifyURL, error) {
+	if c.Notify.URLsFile == "" {
+		return nil, nil
+	}
+	b, p, err := c.readSecretFile(c.Notify.URLsFile)
+	if err != nil {
+		return nil, err
+	}
+	var out []NotifyURL
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		out = append(out, NotifyURL{Path: p, Line: i + 1, URL: line})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("notify URLs file %s holds no URL (one shoutrrr URL a line)", p)
+	}
+	return out, nil
 }
 
 // readPrivate reads the secret file p, refusing it when its mode lets group

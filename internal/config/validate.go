@@ -209,6 +209,22 @@ func (c *Config) validate() []problem {
 	}
 	positive("daemon.stop_grace", d.StopGrace)
 
+	// [notify]
+	n := c.Notify
+	positive("notify.timeout", n.Timeout)
+	events := map[string]bool{}
+	for _, e := range AllEvents() {
+		events[e] = true
+	}
+	for _, e := range n.Events {
+		if !events[e] {
+			add("notify.events", "unknown event %q (known: %s)", e, strings.Join(AllEvents(), ", "))
+		}
+	}
+	if strings.Contains(n.URLsFile, "://") {
+		add("notify.urls_file", "must be a file name, not a URL: the URLs hold tokens, so they go in that file (0600)")
+	}
+
 	sortProblems(ps)
 	return ps
 }

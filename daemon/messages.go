@@ -1,0 +1,111 @@
+package daemon
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/notify"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
+)
+
+// sourceFailingAfter is how many checks in a row must fail before a person
+// is told (one failure is the network's, not theirs).
+const sourceFailingAfter = 3
+
+// message hands ev to the Messenger; it only enqueues (docs/notify.md).
+func (d *Daemon) message(ev notify.Event) {
+	if d.messages != nil {
+		d.messages.Send(context.Background(), ev)
+	}
+}
+
+func (d *Daemon) clearMessages(kind string) {
+	if d.messages != nil {
+		d.messages.Clear(kind)
+	}
+}
+
+// txnMessage tells a person how a finished transaction ended. resumed: it
+// was an interrupted transaction finished after a restart.
+func (d *Daemon) txnMessage(e state.Entry, txn *state.Txn, resumed bool) {
+	if e.ID == "" {
+		return
+	}
+	base := notify.Event{Key: e.ID, From: e.From.String(), To: e.To.String(), BackupID: e.Backup}
+	if resumed {
+		ev := base
+		ev.Kind = config.EventResumed
+		ev.Why = "result " + e.Result
+		d.message(ev)
+	}
+	switch {
+	case txn != nil && txn.Phase == state.PhaseFailed:
+		ev := base
+		ev.Kind, ev.Error, ev.Recovery = config.EventRollbackFailed, txn.Error, txn.Recovery
+		if ev.Recovery == "" {
+			ev.Recovery = e.Recovery
+		}
+		d.message(ev)
+	case e.Result == state.ResultSuccess:
+		ev := base
+		ev.Kind, ev.Downtime = config.EventSucceeded, time.Duration(e.Downtime*float64(time.Second))
+		d.message(ev)
+		d.clearMessages(config.EventRollbackFailed)
+	case e.Result == state.ResultRolledBack:
+		ev := base
+		ev.Kind = config.EventRolledBack
+		ev.Check, ev.Answer = splitCheck(e.Error)
+		d.message(ev)
+	}
+}
+
+// splitCheck reads "check: answer" from an error text when it has that
+// shape; otherwise the whole text is the answer.
+func splitCheck(err string) (check, answer string) {
+	if c, a, ok := strings.Cut(err, ": "); ok && !strings.ContainsAny(c, " \t") {
+		return c, a
+	}
+	return "health gate", err
+}
+
+// approvalMessage tells a person that res waits for approve.
+func (d *Daemon) approvalMessage(res CheckResult, dec decision) {
+	var v, why string
+	switch {
+	case res.Approval != nil && d.approvalFor(res.Approval.Target.String()) == "":
+		v = res.Approval.Target.String()
+		for _, h := range res.Held {
+			if h.Version == res.Approval.Target {
+				why = h.Reason
+			}
+		}
+		if why == "" {
+			why = "it is beyond release.track"
+		}
+	case dec.Code == CodeAwaitingApproval && !dec.Target.IsZero():
+		v, why = dec.Target.String(), "window.require_approval = true"
+	default:
+		return
+	}
+	d.message(notify.Event{Kind: config.EventHeldForApproval, Key: v, Version: v, Why: why})
+}
+
+// approvalFor is the approved version when it is v, else "".
+func (d *Daemon) approvalFor(v string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.approval != nil && d.approval.Version.String() == v {
+		return v
+	}
+	return ""
+}
+
+// sourceMessage tells a person once the source failed sourceFailingAfter
+// checks in a row; a check that succeeds re-arms it.
+func (d *Daemon) sourceMessage(n int, err error, source string) {
+	if n == sourceFailingAfter {
+		d.message(notify.Event{Kind: config.EventSourceFailing, Failures: n, Error: err.Error(), Source: source})
+	}
+}

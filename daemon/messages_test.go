@@ -1,0 +1,157 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/notify"
+	"github.com/twenty-upgraded/twenty-upgraded/daemon/policy"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/outcome"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
+)
+
+// inbox is a notify SendFunc that keeps every message.
+type inbox struct {
+	mu   sync.Mutex
+	msgs []string // title + "\n" + body
+}
+
+func (b *inbox) send(_ context.Context, _, title, body string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.msgs = append(b.msgs, title+"\n"+body)
+	return nil
+}
+
+func (b *inbox) all() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.msgs...)
+}
+
+// withMessages gives the daemon a real notify.Notifier whose sender is box.
+func withMessages(t *testing.T, box *inbox) harnessOpt {
+	return func(cfg *config.Config, deps *Deps) {
+		deps.NewMessenger = func(result func(event, result string)) (Messenger, error) {
+			n, err := notify.New(notify.Options{URLs: []string{"fake://"}, StateDir: cfg.Daemon.StateDir,
+				Site: notify.Site{Host: "crm1", TwentyURL: cfg.Health.URL}, Send: box.send, Result: result})
+			if err == nil {
+				t.Cleanup(n.Close)
+			}
+			return n, err
+		}
+	}
+}
+
+// A rolled-back upgrade sends exactly one "rolled back" message naming the
+// failing check and its answer, and counts it as sent.
+func TestRolledBackSendsOneMessage(t *testing.T) {
+	box := &inbox{}
+	h := newHarness(t, withMessages(t, box))
+	h.up.run = func(ctx context.Context, to version.V) (state.Entry, error) {
+		return state.Entry{ID: "t", From: v1226, To: to, Result: state.ResultRolledBack, Error: "graphql: HTTP 500 Internal server error", Backup: "b1"},
+			fmt.Errorf("health gate: %w", outcome.ErrRolledBack)
+	}
+	h.chk.set(CheckResult{Plan: policy.Plan{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}}, nil)
+	_, stop := h.start(t) // started is off by default: not sent
+	eventually(t, "the message", func() bool { return len(box.all()) >= 1 })
+	h.d.CheckNow()
+	eventually(t, "a second check", func() bool { return h.chk.count() >= 2 })
+	stop()
+	msgs := box.all()
+	var rolled []string
+	for _, m := range msgs {
+		if strings.Contains(m, "rolled back") {
+			rolled = append(rolled, m)
+		}
+	}
+	if len(rolled) != 1 || !strings.Contains(rolled[0], "Failed check: graphql: HTTP 500 Internal server error") || !strings.Contains(rolled[0], "Backup used: b1.") {
+		t.Fatalf("messages %q", msgs)
+	}
+	if got := testutil.ToFloat64(h.d.metrics.Notifications.WithLabelValues(config.EventRolledBack, notify.ResultSent)); got != 1 {
+		t.Fatalf("notifications_total{rolled_back,sent} = %v", got)
+	}
+}
+
+// A release held for approval sends one message with the approve command,
+// however often it is checked.
+func TestHeldForApprovalSendsOneMessage(t *testing.T) {
+	box := &inbox{}
+	h := newHarness(t, withMessages(t, box))
+	res := CheckResult{Plan: policy.Plan{Current: v1226, Newest: v220, Target: v210, Path: []version.V{v210},
+		Held:     []policy.Held{{Version: v220, Code: "needs_approval", Reason: "v2.2.0 is a minor step beyond track = patch", Approvable: true}},
+		Approval: &policy.Unlock{Target: v220, Path: []version.V{v210, v220}}}}
+	for range 3 {
+		h.d.publish(res)
+	}
+	eventually(t, "the message", func() bool { return len(box.all()) >= 1 })
+	h.d.messages.(*notify.Notifier).Close()
+	msgs := box.all()
+	if len(msgs) != 1 || !strings.Contains(msgs[0], "twenty-upgraded approve v2.2.0") || !strings.Contains(msgs[0], "Why: v2.2.0 is a minor step beyond track = patch.") {
+		t.Fatalf("messages %q", msgs)
+	}
+}
+
+// The source is reported once after sourceFailingAfter failures in a row,
+// not on every failure; a success re-arms it.
+func TestSourceFailingOnce(t *testing.T) {
+	box := &inbox{}
+	h := newHarness(t, withMessages(t, box))
+	for range 6 {
+		h.d.checkFailed(errors.New("dial tcp: i/o timeout"))
+	}
+	eventually(t, "the message", func() bool { return len(box.all()) >= 1 })
+	h.d.publish(CheckResult{Plan: policy.Plan{Current: v1226, Newest: v1226}})
+	for range 3 {
+		h.d.checkFailed(errors.New("dial tcp: i/o timeout"))
+	}
+	eventually(t, "the second message", func() bool { return len(box.all()) >= 2 })
+	h.d.messages.(*notify.Notifier).Close()
+	msgs := box.all()
+	if len(msgs) != 2 || !strings.Contains(msgs[0], "failed 3 checks in a row") || !strings.Contains(msgs[0], "dial tcp: i/o timeout") {
+		t.Fatalf("messages %q", msgs)
+	}
+}
+
+// A failed backup step sends a backup_failed message with the error.
+func TestBackupFailedMessage(t *testing.T) {
+	box := &inbox{}
+	h := newHarness(t, withMessages(t, box))
+	h.d.StepDone("pull", state.ActionRun, 0, errors.New("pull failed"))
+	h.d.StepDone("backup", state.ActionRun, 0, errors.New("pg_dump: connection refused"))
+	eventually(t, "the message", func() bool { return len(box.all()) >= 1 })
+	h.d.messages.(*notify.Notifier).Close()
+	msgs := box.all()
+	if len(msgs) != 1 || !strings.HasPrefix(msgs[0], "Twenty backup failed on crm1") || !strings.Contains(msgs[0], "Error: pg_dump: connection refused") {
+		t.Fatalf("messages %q", msgs)
+	}
+}
+
+// With started in notify.events, an upgrade first says it started.
+func TestStartedMessageWhenEnabled(t *testing.T) {
+	box := &inbox{}
+	h := newHarness(t, func(cfg *config.Config, deps *Deps) {
+		deps.NewMessenger = func(result func(event, result string)) (Messenger, error) {
+			return notify.New(notify.Options{URLs: []string{"fake://"}, StateDir: cfg.Daemon.StateDir, Events: []string{config.EventStarted},
+				Site: notify.Site{Host: "crm1"}, Send: box.send, Result: result})
+		}
+	})
+	h.chk.set(CheckResult{Plan: policy.Plan{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}}, nil)
+	h.d.mu.Lock()
+	h.d.st.last = &CheckResult{Plan: policy.Plan{Current: v1226}}
+	h.d.mu.Unlock()
+	h.d.upgrade(context.Background(), h.up, v210, func() {})
+	eventually(t, "the message", func() bool { return len(box.all()) >= 1 })
+	h.d.messages.(*notify.Notifier).Close()
+	if msgs := box.all(); len(msgs) != 1 || !strings.HasPrefix(msgs[0], "Twenty upgrade v1.22.6 → v2.1.0 started on crm1") {
+		t.Fatalf("messages %q", msgs)
+	}
+}
