@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nicholas-fedor/shoutrrr/pkg/router"
@@ -77,8 +78,11 @@ type sentRecord struct {
 	Kind string    `json:"event"`
 	Key  string    `json:"key"`
 	At   time.Time `json:"sent_at"`
-	// Event is kept for rollback_failed, so its hourly repeat survives a restart.
-	Event *Event `json:"repeat,omitempty"`
+	// Event is kept so that a message still queued at a stop, and the
+	// hourly repeat of rollback_failed, survive a restart.
+	Event *Event `json:"event_data,omitempty"`
+	// Pending: queued, not yet tried on every URL; a restart sends it.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // New starts a Notifier; Close stops it. With no URLs it returns nil, a
@@ -112,13 +116,18 @@ func New(o Options) (*Notifier, error) {
 	if err := n.load(); err != nil {
 		return nil, err
 	}
+	for _, r := range n.sent { // queued when the last process stopped
+		if r.Pending && r.Event != nil {
+			n.enqueue(*r.Event)
+		}
+	}
 	n.wg.Add(1)
 	go n.run()
 	return n, nil
 }
 
-// Close stops the background sender after the message being sent; queued
-// ones are dropped (they are remembered as sent; see Send).
+// Close stops the background sender. Messages still queued, or cut short
+// by the stop, stay pending in the state folder and the next New sends them.
 func (n *Notifier) Close() {
 	if n == nil {
 		return
@@ -141,12 +150,8 @@ func (n *Notifier) Send(ctx context.Context, ev Event) {
 		n.mu.Unlock()
 		return
 	}
-	rec := sentRecord{Kind: ev.Kind, Key: ev.Key, At: now}
-	if ev.Kind == config.EventRollbackFailed {
-		e := ev
-		rec.Event = &e
-	}
-	n.sent[k] = rec
+	e := ev
+	n.sent[k] = sentRecord{Kind: ev.Kind, Key: ev.Key, At: now, Event: &e, Pending: true}
 	n.saveLocked()
 	n.mu.Unlock()
 	n.enqueue(ev)
@@ -184,8 +189,8 @@ func (n *Notifier) Repeat() {
 	var due []Event
 	n.mu.Lock()
 	for k, r := range n.sent {
-		if r.Event != nil && now.Sub(r.At) >= RepeatEvery {
-			r.At = now
+		if r.Kind == config.EventRollbackFailed && r.Event != nil && now.Sub(r.At) >= RepeatEvery {
+			r.At, r.Pending = now, true
 			n.sent[k] = r
 			due = append(due, *r.Event)
 		}
@@ -239,11 +244,15 @@ func (n *Notifier) run() {
 // deliver sends j to every URL at once and waits for all of them.
 func (n *Notifier) deliver(ctx context.Context, j job) {
 	var wg sync.WaitGroup
+	var cut atomic.Bool // a send was cut short by Close
 	for i, u := range n.o.URLs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			err := n.try(ctx, u, j)
+			if err != nil && ctx.Err() != nil {
+				cut.Store(true)
+			}
 			if err != nil {
 				n.result(j.ev.Kind, ResultFailed)
 				n.o.Logger.Warn("notification failed", "event", j.ev.Kind, "url", i+1, "service", Service(u), "err", err)
@@ -254,6 +263,17 @@ func (n *Notifier) deliver(ctx context.Context, j job) {
 		}()
 	}
 	wg.Wait()
+	if cut.Load() {
+		return // stopped mid-send: stays pending, a restart sends it again
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	k := j.ev.Kind + "\x00" + j.ev.Key
+	if r, ok := n.sent[k]; ok && r.Pending {
+		r.Pending = false
+		n.sent[k] = r
+		n.saveLocked()
+	}
 }
 
 // try is one attempt plus len(Backoff) retries, each bounded by Timeout.

@@ -251,3 +251,42 @@ func TestTestMessage(t *testing.T) {
 		t.Fatalf("error repeats the URL: %v", errs[1])
 	}
 }
+
+// TestCutByStopIsSentAfterRestart: a message the daemon could not finish
+// sending when it stopped is sent by the next process, once.
+func TestCutByStopIsSentAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	started := make(chan struct{}, 1)
+	hang := func(ctx context.Context, _, _, _ string) error {
+		started <- struct{}{}
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	n, err := New(Options{URLs: []string{"fake://"}, StateDir: dir, Site: site, Send: hang, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := Event{Kind: config.EventRolledBack, Key: "v2.4.0", From: "v2.3.1", To: "v2.4.0"}
+	n.Send(context.Background(), ev)
+	<-started
+	n.Close() // the daemon stops mid-send
+
+	rec := newRecorder()
+	n2, err := New(Options{URLs: []string{"fake://"}, StateDir: dir, Site: site, Send: rec.send})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.wait(t); got != "Twenty v2.4.0 rolled back on crm1" {
+		t.Fatalf("after restart got %q", got)
+	}
+	n2.Send(context.Background(), ev) // the same event: already sent now
+	rec.none(t)
+	n2.Close()
+
+	n3, err := New(Options{URLs: []string{"fake://"}, StateDir: dir, Site: site, Send: rec.send})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n3.Close()
+	rec.none(t) // delivered: not pending any more
+}
