@@ -8,6 +8,7 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/daemon/notify"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 )
 
 // sourceFailingAfter is how many checks in a row must fail before a person
@@ -74,7 +75,7 @@ func splitCheck(err string) (check, answer string) {
 func (d *Daemon) approvalMessage(res CheckResult, dec decision) {
 	var v, why string
 	switch {
-	case res.Approval != nil && d.approvalFor(res.Approval.Target.String()) == "":
+	case res.Approval != nil && !d.approved(res.Approval.Target):
 		v = res.Approval.Target.String()
 		for _, h := range res.Held {
 			if h.Version == res.Approval.Target {
@@ -92,14 +93,11 @@ func (d *Daemon) approvalMessage(res CheckResult, dec decision) {
 	d.message(notify.Event{Kind: config.EventHeldForApproval, Key: v, Version: v, Why: why})
 }
 
-// approvalFor is the approved version when it is v, else "".
-func (d *Daemon) approvalFor(v string) string {
+// approved reports whether v is the approved version.
+func (d *Daemon) approved(v version.V) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.approval != nil && d.approval.Version.String() == v {
-		return v
-	}
-	return ""
+	return d.approval != nil && d.approval.Version == v
 }
 
 // sourceMessage tells a person once the source failed sourceFailingAfter

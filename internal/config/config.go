@@ -12,6 +12,7 @@
 package config
 
 import (
+	"slices"
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
@@ -204,8 +205,7 @@ func AllEvents() []string {
 
 // DefaultEvents is the default notify.events: everything but started.
 func DefaultEvents() []string {
-	return []string{EventHeldForApproval, EventSucceeded, EventRolledBack, EventRollbackFailed,
-		EventBackupFailed, EventSourceFailing, EventResumed}
+	return slices.DeleteFunc(AllEvents(), func(e string) bool { return e == EventStarted })
 }
 
 // Default returns a Config with every key at its default.
