@@ -120,7 +120,7 @@ func TestRollbackFailureNeedsAPerson(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	open, _ := st.Load()
-	if open == nil || open.Phase != state.PhaseFailed || !strings.Contains(open.Recovery, "docker tag sha256:v1.0.0 twenty") {
+	if open == nil || open.Phase != state.PhaseFailed || !strings.Contains(open.Recovery, "docker tag sha256:img-v1.0.0 twenty") {
 		t.Fatalf("state after failed rollback: %+v", open)
 	}
 	h, _ := st.History()

@@ -20,18 +20,13 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
 
-// world is a fake Twenty install kept in a JSON file, so a crashed helper
-// process and the test that resumes after it see the same install. It models
-// what matters for consistency: which version runs, which version the
-// database was migrated to, what is checked out (source mode) and the
-// backups. The .env is a real file rewritten by the real envfile code.
+// world is the shared fake install (installtest.World) plus what only the
+// engine's tests need: the backups and every argv run. The .env is a real
+// file rewritten by the real envfile code.
 type world struct {
-	Running    string            `json:"running"`     // "" = stopped
-	DB         string            `json:"db"`          // version the data was migrated to
-	CheckedOut string            `json:"checked_out"` // source mode
-	Built      string            `json:"built"`       // source mode: version of the build output
-	Backups    map[string]string `json:"backups"`     // id → DB version saved
-	Log        []string          `json:"log"`         // every argv run, in order
+	installtest.World
+	Backups map[string]string `json:"backups"` // id → DB version saved
+	Log     []string          `json:"log"`     // every argv run, in order
 }
 
 type fakeInstall struct {
@@ -49,7 +44,7 @@ func newFakeInstall(t testing.TB, dir, mode string) *fakeInstall {
 		return f
 	}
 	must(t, os.WriteFile(f.envPath, []byte("# Twenty\nTAG=v1.0.0\nENCRYPTION_KEY=k\n"), 0o600))
-	f.save(t, world{Running: "v1.0.0", DB: "v1.0.0", CheckedOut: "v1.0.0", Built: "v1.0.0", Backups: map[string]string{}})
+	f.save(t, world{World: installtest.NewWorld("v1.0.0", mode == "source"), Backups: map[string]string{}})
 	return f
 }
 
@@ -86,14 +81,8 @@ func (f *fakeInstall) config() config.Config {
 	return cfg
 }
 
-func maxV(a, b string) string {
-	if version.MustParse(a).Less(version.MustParse(b)) {
-		return b
-	}
-	return a
-}
-
-// runner answers like docker, compose and git would, changing the world.
+// runner answers like docker, compose and git would, changing the world
+// (installtest.World.Answer); a command containing failArgv fails.
 func (f *fakeInstall) runner(t testing.TB) *proc.Fake {
 	return &proc.Fake{Respond: func(c proc.Cmd) (proc.Result, error) {
 		if res, ok, err := installtest.Answer(c); ok {
@@ -107,45 +96,9 @@ func (f *fakeInstall) runner(t testing.TB) *proc.Fake {
 			return proc.Fail(c, 1, "fake failure of "+f.failArgv)
 		}
 		tag, _, _ := envfile.GetFile(f.envPath, "TAG")
-		out := ""
-		switch {
-		case strings.HasSuffix(s, " ps -q server"), strings.HasSuffix(s, " ps -q worker"):
-			if w.Running != "" {
-				out = "cid\n"
-			}
-		case strings.HasPrefix(s, "docker inspect --format "):
-			out = "sha256:" + w.Running + " twentycrm/twenty:" + w.Running + " running healthy\nAPP_VERSION=" + w.Running + "\n"
-		case strings.Contains(s, " cat-file -e "):
-			if strings.HasSuffix(s, "twenty-front/package.json") {
-				return proc.Fail(c, 128, "fatal: path does not exist")
-			}
-		case strings.Contains(s, " show ") && strings.HasSuffix(s, ":package.json"):
-			out = `{"scripts":{"start":"npx nx start"}}`
-		case strings.Contains(s, " show ") && strings.HasSuffix(s, "twenty-server/package.json"):
-			out = `{"scripts":{"database:migrate:prod":"x","command:prod":"y","worker:prod":"z"}}`
-		case strings.Contains(s, "postgres --version"):
-			out = "postgres (PostgreSQL) 16.4"
-		case strings.Contains(s, " up -d"):
-			v := tag
-			if f.mode == "source" {
-				v = w.Built
-			}
-			w.Running, w.DB = v, maxV(w.DB, v)
-		case strings.Contains(s, " stop server worker"), strings.HasSuffix(s, " down"):
-			w.Running = ""
-		case strings.Contains(s, "tag --points-at HEAD"):
-			out = w.CheckedOut
-		case strings.Contains(s, "rev-parse HEAD"):
-			out = "commit-" + w.CheckedOut
-		case strings.Contains(s, "rev-parse --verify --quiet refs/tags/twenty/"):
-			return proc.Fail(c, 1, "")
-		case strings.Contains(s, " checkout "):
-			ref := c.Argv[len(c.Argv)-1]
-			w.CheckedOut = strings.TrimPrefix(strings.TrimPrefix(ref, "commit-"), "refs/tags/")
-		case s == "npx nx build twenty-server":
-			w.Built = w.CheckedOut
-		case s == "yarn database:migrate:prod":
-			w.DB = maxV(w.DB, w.CheckedOut)
+		out, code, _ := w.Answer(c.Argv, tag)
+		if code != 0 {
+			return proc.Fail(c, code, out)
 		}
 		return proc.Result{Stdout: []byte(out)}, nil
 	}}

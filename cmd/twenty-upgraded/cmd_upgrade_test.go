@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -31,24 +30,16 @@ func init() {
 	}
 }
 
-type fakeWorld struct {
-	Running    string `json:"running"`
-	AppVersion string `json:"app_version"` // the server's APP_VERSION when it is not written like Running (e.g. no v)
-	CheckedOut string `json:"checked_out"`
-	Built      string `json:"built"`
-}
+// fakeWorld is the shared fake install (installtest.World), kept in
+// $FAKE_DIR/world.json.
+type fakeWorld = installtest.World
 
 func loadWorld(dir string) fakeWorld {
-	var w fakeWorld
-	b, _ := os.ReadFile(filepath.Join(dir, "world.json"))
-	_ = json.Unmarshal(b, &w)
+	w, _ := installtest.LoadWorld(filepath.Join(dir, "world.json"))
 	return w
 }
 
-func saveWorld(dir string, w fakeWorld) {
-	b, _ := json.Marshal(w)
-	_ = os.WriteFile(filepath.Join(dir, "world.json"), b, 0o600)
-}
+func saveWorld(dir string, w fakeWorld) { _ = w.Save(filepath.Join(dir, "world.json")) }
 
 func fakeTool(name string, args []string) int {
 	dir := os.Getenv("FAKE_DIR")
@@ -79,52 +70,12 @@ func fakeTool(name string, args []string) int {
 		if s == "hook-fail" {
 			return 1
 		}
-	case name == "npx" && s == "nx build twenty-server":
-		w.Built = w.CheckedOut
-	case name == "npx":
-	case name == "yarn":
-	case name == "git" && strings.Contains(s, "status --porcelain"):
-	case name == "git" && strings.Contains(s, "rev-parse HEAD"):
-		out = "commit-" + w.CheckedOut
-	case name == "git" && strings.Contains(s, "refs/tags/twenty/"):
-		return 1
-	case name == "git" && strings.Contains(s, "tag --points-at HEAD"):
-		out = w.CheckedOut
-	case name == "git" && strings.Contains(s, " cat-file -e ") && strings.HasSuffix(s, "twenty-front/package.json"):
-		return 128
-	case name == "git" && strings.Contains(s, " show ") && strings.HasSuffix(s, ":package.json"):
-		out = `{"scripts":{"start":"npx nx start"}}`
-	case name == "git" && strings.Contains(s, " show ") && strings.HasSuffix(s, "twenty-server/package.json"):
-		out = `{"scripts":{"database:migrate:prod":"x","command:prod":"y"}}`
-	case name == "git" && strings.Contains(s, " checkout "):
-		ref := args[len(args)-1]
-		w.CheckedOut = strings.TrimPrefix(strings.TrimPrefix(ref, "commit-"), "refs/tags/")
-	case name == "git":
-	case strings.HasSuffix(s, "ps -q db"):
-		out = "db-cid"
-	case strings.HasSuffix(s, "ps -q server"), strings.HasSuffix(s, "ps -q worker"):
-		if w.Running != "" {
-			out = "cid"
-		}
 	case strings.HasPrefix(s, "volume inspect --format "): // a volume's host folder, for the free-space check
 		out = filepath.Join(dir, "volumes", args[len(args)-1])
 		_ = os.MkdirAll(out, 0o700)
-	case strings.HasPrefix(s, "inspect --format "):
-		app := w.Running
-		if w.AppVersion != "" {
-			app = w.AppVersion
-		}
-		out = "sha256:img-" + w.Running + " twentycrm/twenty:" + w.Running + " running healthy\nAPP_VERSION=" + app
 	case strings.Contains(s, "pull") && os.Getenv("TAG") == os.Getenv("FAKE_MISSING"):
 		fmt.Fprintln(os.Stderr, "manifest unknown")
 		return 1
-	case strings.Contains(s, " up -d"):
-		w.Running = tag
-		if strings.Contains(s, "--build") {
-			w.Running = w.Built
-		}
-	case strings.Contains(s, " stop server worker"), strings.HasSuffix(s, " down"):
-		w.Running = ""
 	case strings.Contains(s, "upgrade:status"):
 		out = "Instance: Up to date\n1 up to date, 0 behind, 0 failed"
 	case strings.Contains(s, "--version"):
@@ -141,6 +92,13 @@ func fakeTool(name string, args []string) int {
 		out = "public.person\t3"
 	case strings.Contains(s, "pg_dump"):
 		out = "fake dump"
+	default:
+		var code int
+		out, code, _ = w.Answer(append([]string{name}, args...), tag)
+		if code != 0 {
+			fmt.Fprintln(os.Stderr, out)
+			return code
+		}
 	}
 	fmt.Println(out)
 	return 0
@@ -194,7 +152,7 @@ func fakeInstallAt(t *testing.T, mode, broken, from, releases string) (dir, cfgP
 	t.Setenv("FAKE_MISSING", "v1.9.9")
 	must(t, os.WriteFile(filepath.Join(dir, ".env"), []byte("# Twenty\nTAG="+from+"\nAPP_SECRET=s\n"), 0o600))
 	must(t, os.MkdirAll(filepath.Join(dir, "packages", "twenty-server"), 0o700)) // source mode runs server scripts there
-	saveWorld(dir, fakeWorld{Running: from, CheckedOut: from, Built: from})
+	saveWorld(dir, installtest.NewWorld(from, mode == "source"))
 	feed := filepath.Join(dir, "releases.txt")
 	must(t, os.WriteFile(feed, []byte(releases), 0o600))
 	url := fakeTwenty(t, dir, broken)
