@@ -676,8 +676,9 @@ func TestUpgradeHonoursTheDaemonsApproval(t *testing.T) {
 	if out, errOut, code := runCLI(t, args...); code != exitHeld || !strings.Contains(out, "window.require_approval is set") {
 		t.Fatalf("unapproved: exit %d, want 4 naming require_approval\n%s%s", code, out, errOut)
 	}
-	appr := `{"version":"v1.20.3","approved_at":"2026-12-01T00:00:00Z","by":"api"}`
-	must(t, os.WriteFile(filepath.Join(dir, "state", state.ApprovalFile), []byte(appr), 0o600))
+	st, err := state.Open(filepath.Join(dir, "state"))
+	must(t, err)
+	must(t, st.SetApproval(&state.Approval{Version: version.MustParse("v1.20.3"), ApprovedAt: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), By: "api"}))
 	if out, errOut, code := runCLI(t, args...); code != 0 || strings.Contains(out, "HELD") {
 		t.Fatalf("approved through the daemon: exit %d, want 0\n%s%s", code, out, errOut)
 	}

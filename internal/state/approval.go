@@ -12,8 +12,8 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 )
 
-// ApprovalFile is the approval's file name in the state folder.
-const ApprovalFile = "approval.json"
+// approvalFile is the approval's file name in the state folder.
+const approvalFile = "approval.json"
 
 // Approval allows the daemon to install exactly Version (and the hops on its
 // path) although it needs approval. It is kept on disk so a restart keeps it,
@@ -26,7 +26,7 @@ type Approval struct {
 
 // Approval reads approval.json; nil when there is none.
 func (s *Store) Approval() (*Approval, error) {
-	p := s.path(ApprovalFile)
+	p := s.path(approvalFile)
 	b, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -46,7 +46,7 @@ func (s *Store) Approval() (*Approval, error) {
 
 // SetApproval writes approval.json atomically; nil removes it.
 func (s *Store) SetApproval(a *Approval) error {
-	p := s.path(ApprovalFile)
+	p := s.path(approvalFile)
 	if a == nil {
 		err := os.Remove(p)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -25,7 +25,7 @@ func TestApprovalRoundTrip(t *testing.T) {
 	if err != nil || got == nil || *got != *want {
 		t.Fatalf("Approval() = %+v, %v; want %+v", got, err, want)
 	}
-	if fi, err := os.Stat(s.path(ApprovalFile)); err != nil || fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(s.path(approvalFile)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("approval.json mode = %v (%v), want 0600", fi.Mode().Perm(), err)
 	}
 	if err := s.SetApproval(nil); err != nil {
@@ -37,7 +37,7 @@ func TestApprovalRoundTrip(t *testing.T) {
 	if err := s.SetApproval(nil); err != nil {
 		t.Errorf("clearing twice: %v", err)
 	}
-	if err := os.WriteFile(s.path(ApprovalFile), []byte("{torn"), 0o600); err != nil {
+	if err := os.WriteFile(s.path(approvalFile), []byte("{torn"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Approval(); err == nil || !strings.Contains(err.Error(), "delete it and approve again") {
