@@ -49,18 +49,7 @@ type Box struct {
 
 // BuildUnitbox builds contrib/sandbox/cmd/unitbox into dir.
 func BuildUnitbox(ctx context.Context, dir string) (string, error) {
-	root, err := sandbox.RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "unitbox")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./contrib/sandbox/cmd/unitbox")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./contrib/sandbox/cmd/unitbox: %w: %s", err, out)
-	}
-	return bin, nil
+	return buildStatic(ctx, dir, "./contrib/sandbox/cmd/unitbox")
 }
 
 // NewBox lays out root for stack s and the daemon binary bin, writes the

@@ -92,16 +92,22 @@ func randomToken() string {
 
 // BuildBinary builds cmd/twenty-upgraded into dir and returns its path.
 func BuildBinary(ctx context.Context, dir string) (string, error) {
+	return buildStatic(ctx, dir, "./cmd/twenty-upgraded")
+}
+
+// buildStatic builds the package pkg of this repository, statically linked
+// (it runs in the unit's sandbox and in containers), into dir.
+func buildStatic(ctx context.Context, dir, pkg string) (string, error) {
 	root, err := sandbox.RepoRoot()
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, "twenty-upgraded")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/twenty-upgraded")
+	bin := filepath.Join(dir, filepath.Base(pkg))
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/twenty-upgraded: %w: %s", err, out)
+		return "", fmt.Errorf("go build %s: %w: %s", pkg, err, out)
 	}
 	return bin, nil
 }
