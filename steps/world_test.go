@@ -14,7 +14,6 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
-	"github.com/twenty-upgraded/twenty-upgraded/steps/envfile"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/install/installtest"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
@@ -95,7 +94,7 @@ func (f *fakeInstall) runner(t testing.TB) *proc.Fake {
 		if f.failArgv != "" && strings.Contains(s, f.failArgv) {
 			return proc.Fail(c, 1, "fake failure of "+f.failArgv)
 		}
-		tag, _, _ := envfile.GetFile(f.envPath, "TAG")
+		tag := installtest.EnvValue(f.envPath, "TAG")
 		out, code, _ := w.Answer(c.Argv, tag)
 		if code != 0 {
 			return proc.Fail(c, code, out)
@@ -183,7 +182,7 @@ func (f *fakeInstall) engine(t testing.TB, obs state.Observer) (*Engine, *state.
 func (f *fakeInstall) converged(t testing.TB, want string) {
 	t.Helper()
 	w := f.load(t)
-	tag, _, _ := envfile.GetFile(f.envPath, "TAG")
+	tag := installtest.EnvValue(f.envPath, "TAG")
 	if w.Running != want || w.DB != want {
 		t.Errorf("world runs %q on data of %q, want %s on %s", w.Running, w.DB, want, want)
 	}

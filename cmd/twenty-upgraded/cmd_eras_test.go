@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/twenty-upgraded/twenty-upgraded/steps/envfile"
+	"github.com/twenty-upgraded/twenty-upgraded/steps/install/installtest"
 )
 
 // The conformance tests: validate, status, plan and upgrade --dry-run read
@@ -451,7 +452,7 @@ func TestErasUpgradeDryRun(t *testing.T) {
 					t.Errorf("dry run executed a write (%q):\n%s", write, log)
 				}
 			}
-			if tag, _, _ := envfile.GetFile(filepath.Join(dir, ".env"), "TAG"); tag != tc.tag {
+			if tag := installtest.EnvValue(filepath.Join(dir, ".env"), "TAG"); tag != tc.tag {
 				t.Errorf("dry run changed TAG to %s", tag)
 			}
 		})

@@ -15,7 +15,6 @@ import (
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 	"github.com/twenty-upgraded/twenty-upgraded/steps"
-	"github.com/twenty-upgraded/twenty-upgraded/steps/envfile"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/install/installtest"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/proc"
 )
@@ -60,7 +59,7 @@ func fakeTool(name string, args []string) int {
 	w := loadWorld(dir)
 	defer func() { saveWorld(dir, w) }()
 	s := strings.Join(args, " ")
-	tag, _, _ := envfile.GetFile(filepath.Join(dir, ".env"), "TAG")
+	tag := installtest.EnvValue(filepath.Join(dir, ".env"), "TAG")
 	out := ""
 	switch {
 	case name == "yarn" && strings.HasPrefix(s, "hook"):
@@ -215,7 +214,7 @@ func TestUpgradeDryRun(t *testing.T) {
 			t.Errorf("dry run executed a write (%q):\n%s", write, log)
 		}
 	}
-	if tag, _, _ := envfile.GetFile(filepath.Join(dir, ".env"), "TAG"); tag != "v1.0.0" {
+	if tag := installtest.EnvValue(filepath.Join(dir, ".env"), "TAG"); tag != "v1.0.0" {
 		t.Errorf("dry run changed TAG to %s", tag)
 	}
 }
@@ -260,7 +259,7 @@ func TestUpgradeBrokenReleaseRollsBack(t *testing.T) {
 		t.Errorf("error does not name the failing check:\n%s", errOut)
 	}
 	w := loadWorld(dir)
-	tag, _, _ := envfile.GetFile(filepath.Join(dir, ".env"), "TAG")
+	tag := installtest.EnvValue(filepath.Join(dir, ".env"), "TAG")
 	if w.Running != "v1.0.0" || tag != "v1.0.0" {
 		t.Errorf("after rollback: running %s, TAG %s", w.Running, tag)
 	}

@@ -184,13 +184,3 @@ func SetFile(path, key, value string) error {
 	}
 	return atomicfile.Replace(path, out, 0o600)
 }
-
-// GetFile reads key from the file at path.
-func GetFile(path, key string) (string, bool, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", false, fmt.Errorf("read %s: %w", path, err)
-	}
-	v, ok := Get(data, key)
-	return v, ok, nil
-}

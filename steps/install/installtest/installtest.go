@@ -92,3 +92,10 @@ func ComposeJSON(project string, env map[string]string) []byte {
 	b, _ := json.Marshal(doc)
 	return b
 }
+
+// EnvValue is key's value in the .env at path ("" when absent or unreadable).
+func EnvValue(path, key string) string {
+	b, _ := os.ReadFile(path)
+	v, _ := envfile.Get(b, key)
+	return v
+}
