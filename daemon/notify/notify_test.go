@@ -290,3 +290,36 @@ func TestCutByStopIsSentAfterRestart(t *testing.T) {
 	defer n3.Close()
 	rec.none(t) // delivered: not pending any more
 }
+
+// TestHangingReceiverDelaysOnlyItself: with one URL that never answers, the
+// other URL gets every message at once, not after the hanging one's
+// attempts and back-offs.
+func TestHangingReceiverDelaysOnlyItself(t *testing.T) {
+	got := make(chan string, 10)
+	send := func(ctx context.Context, url, title, _ string) error {
+		if url == "hang://" {
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		got <- title
+		return nil
+	}
+	n, err := New(Options{URLs: []string{"hang://", "ok://"}, Site: site, Send: send, Timeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	for _, v := range []string{"v2.4.0", "v2.4.1"} {
+		n.Send(context.Background(), Event{Kind: config.EventRolledBack, Key: v, From: "v2.3.1", To: v})
+	}
+	for _, want := range []string{"Twenty v2.4.0 rolled back on crm1", "Twenty v2.4.1 rolled back on crm1"} {
+		select {
+		case title := <-got:
+			if title != want {
+				t.Fatalf("got %q, want %q", title, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%q not sent to the answering URL while the other hangs", want)
+		}
+	}
+}
