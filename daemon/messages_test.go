@@ -57,7 +57,10 @@ func TestRolledBackSendsOneMessage(t *testing.T) {
 	box := &inbox{}
 	h := newHarness(t, withMessages(t, box))
 	h.up.run = func(ctx context.Context, to version.V) (state.Entry, error) {
-		return state.Entry{ID: "t", From: v1226, To: to, Result: state.ResultRolledBack, Error: "graphql: HTTP 500 Internal server error", Backup: "b1"},
+		return state.Entry{ID: "t", From: v1226, To: to, Result: state.ResultRolledBack, Backup: "b1",
+				Error: "step health: health gate failed: not healthy within 90s\n  graphql: HTTP 500 Internal server error",
+				Failure: &state.Failure{Step: "health", Checks: []state.CheckAnswer{{Check: "graphql", Answer: "HTTP 500 Internal server error"}},
+					Log: []string{"[Nest] ERROR QueryFailedError: column \"x\" does not exist"}}},
 			fmt.Errorf("health gate: %w", outcome.ErrRolledBack)
 	}
 	h.chk.set(CheckResult{Plan: policy.Plan{Current: v1226, Newest: v210, Target: v210, Path: []version.V{v210}}}, nil)
@@ -73,7 +76,8 @@ func TestRolledBackSendsOneMessage(t *testing.T) {
 			rolled = append(rolled, m)
 		}
 	}
-	if len(rolled) != 1 || !strings.Contains(rolled[0], "Failed check: graphql: HTTP 500 Internal server error") || !strings.Contains(rolled[0], "Backup used: b1.") {
+	if len(rolled) != 1 || !strings.Contains(rolled[0], "Failed check: graphql: HTTP 500 Internal server error\nLog:\n  [Nest] ERROR QueryFailedError") ||
+		!strings.Contains(rolled[0], "Backup used: b1.") || strings.Contains(rolled[0], "not healthy within") {
 		t.Fatalf("messages %q", msgs)
 	}
 	if got := testutil.ToFloat64(h.d.metrics.Notifications.WithLabelValues(config.EventRolledBack, notify.ResultSent)); got != 1 {
@@ -95,7 +99,7 @@ func TestHeldForApprovalSendsOneMessage(t *testing.T) {
 	eventually(t, "the message", func() bool { return len(box.all()) >= 1 })
 	h.d.messages.(*notify.Notifier).Close()
 	msgs := box.all()
-	if len(msgs) != 1 || !strings.Contains(msgs[0], "twenty-upgraded approve v2.2.0") || !strings.Contains(msgs[0], "Why: v2.2.0 is a minor step beyond track = patch.") {
+	if len(msgs) != 1 || !strings.Contains(msgs[0], "twenty-upgraded upgrade --to v2.2.0 --yes") || !strings.Contains(msgs[0], "Why: v2.2.0 is a minor step beyond track = patch.") {
 		t.Fatalf("messages %q", msgs)
 	}
 }
@@ -152,6 +156,22 @@ func TestStartedMessageWhenEnabled(t *testing.T) {
 	eventually(t, "the message", func() bool { return len(box.all()) >= 1 })
 	h.d.messages.(*notify.Notifier).Close()
 	if msgs := box.all(); len(msgs) != 1 || !strings.HasPrefix(msgs[0], "Twenty upgrade v1.22.6 → v2.1.0 started on crm1") {
+		t.Fatalf("messages %q", msgs)
+	}
+}
+
+// A history line written before Failure existed (or a failure no check
+// judged) still makes a rolled_back message: the error, on one line, is the
+// cause; nothing is parsed out of it.
+func TestRolledBackWithoutFailureQuotesTheError(t *testing.T) {
+	box := &inbox{}
+	h := newHarness(t, withMessages(t, box))
+	h.d.txnMessage(state.Entry{ID: "old", From: v1226, To: v210, Result: state.ResultRolledBack,
+		Error: "step switch: rewrite .env:\n  permission denied"}, nil, false)
+	eventually(t, "the message", func() bool { return len(box.all()) >= 1 })
+	h.d.messages.(*notify.Notifier).Close()
+	msgs := box.all()
+	if len(msgs) != 1 || !strings.Contains(msgs[0], "\nCause: step switch: rewrite .env: permission denied\n") || strings.Contains(msgs[0], "Failed check") {
 		t.Fatalf("messages %q", msgs)
 	}
 }

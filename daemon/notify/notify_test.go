@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 )
 
-var site = Site{Host: "crm1", TwentyURL: "https://crm.example.com", StateDir: "/var/lib/twenty-upgraded", APIURL: "http://127.0.0.1:9787"}
+var site = Site{Host: "crm1", TwentyURL: "https://crm.example.com", StateDir: "/var/lib/twenty-upgraded", APIURL: "http://127.0.0.1:9787", TokenFile: "/etc/twenty-upgraded/api-token"}
 
 func TestRenderRolledBack(t *testing.T) {
 	title, body := Render(Event{Kind: config.EventRolledBack, Key: "v2.4.0", From: "v2.3.1", To: "v2.4.0",
-		Check: "graphql", Answer: "HTTP 500: Internal server error", BackupID: "20261207T030000Z-v2.3.1",
+		Checks: []state.CheckAnswer{{Check: "graphql", Answer: "HTTP 500: Internal server error"}}, BackupID: "20261207T030000Z-v2.3.1",
 		LogLines: []string{"[Nest] ERROR QueryFailedError: column \"x\" does not exist"}}, site)
 	if want := "Twenty v2.4.0 rolled back on crm1"; title != want {
 		t.Errorf("title %q, want %q", title, want)
@@ -34,6 +35,20 @@ To retry once the cause is fixed: delete its line from /var/lib/twenty-upgraded/
 	}
 }
 
+// An event queued by an older version (one Check and Answer in
+// notify-sent.json) renders the same; without any check the error is the
+// cause.
+func TestRenderRolledBackOlderAndWithoutCheck(t *testing.T) {
+	_, body := Render(Event{Kind: config.EventRolledBack, From: "v2.3.1", To: "v2.4.0", Check: "graphql", Answer: "HTTP 500"}, site)
+	if !strings.Contains(body, "\nFailed check: graphql: HTTP 500\n") {
+		t.Errorf("older event:\n%s", body)
+	}
+	_, body = Render(Event{Kind: config.EventRolledBack, From: "v2.3.1", To: "v2.4.0", Error: "step switch: permission denied"}, site)
+	if !strings.Contains(body, "\nCause: step switch: permission denied\n") || strings.Contains(body, "Failed check") {
+		t.Errorf("without a check:\n%s", body)
+	}
+}
+
 func TestRenderHeldForApproval(t *testing.T) {
 	title, body := Render(Event{Kind: config.EventHeldForApproval, Key: "v3.0.0", Version: "v3.0.0",
 		Why: "a major step (v2 → v3) needs approval with track = \"minor\""}, site)
@@ -42,11 +57,23 @@ func TestRenderHeldForApproval(t *testing.T) {
 	}
 	want := `Twenty v3.0.0 is ready to install on crm1 (https://crm.example.com) and waits for your approval.
 Why: a major step (v2 → v3) needs approval with track = "minor".
-To approve it: twenty-upgraded approve v3.0.0
-or: curl -X POST -H "Authorization: Bearer $TOKEN" -d '{"version":"v3.0.0"}' http://127.0.0.1:9787/api/v1/approve
-It is installed in the next maintenance window.`
+To approve it: curl -X POST -H "Authorization: Bearer $(cat /etc/twenty-upgraded/api-token)" -d '{"version":"v3.0.0"}' http://127.0.0.1:9787/api/v1/approve
+It is then installed in the next maintenance window.
+To install it now: systemctl stop twenty-upgraded && twenty-upgraded upgrade --to v3.0.0 --yes; systemctl start twenty-upgraded`
 	if body != want {
 		t.Errorf("body:\n%s\nwant:\n%s", body, want)
+	}
+	// Without a token file the API refuses approvals: only the CLI way.
+	s := site
+	s.TokenFile = ""
+	_, body = Render(Event{Kind: config.EventHeldForApproval, Key: "v3.0.0", Version: "v3.0.0"}, s)
+	if strings.Contains(body, "curl") || !strings.Contains(body, "twenty-upgraded upgrade --to v3.0.0 --yes") {
+		t.Errorf("without a token file:\n%s", body)
+	}
+	// A systemd credential (relative name): the token is not at a path a shell reads.
+	s.TokenFile = "api-token"
+	if _, body = Render(Event{Kind: config.EventHeldForApproval, Key: "v3.0.0", Version: "v3.0.0"}, s); !strings.Contains(body, `"Authorization: Bearer $TOKEN"`) {
+		t.Errorf("with a credential:\n%s", body)
 	}
 }
 
