@@ -401,27 +401,68 @@ func (n *Notifier) path() string {
 }
 
 func (n *Notifier) load() error {
-	p := n.path()
-	if p == "" {
-		return nil
-	}
-	b, err := os.ReadFile(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var recs []sentRecord
-	if err := json.Unmarshal(b, &recs); err != nil {
+	recs, err := readSent(n.path())
+	if errors.Is(err, errDamaged) {
 		// A damaged record costs at most a repeated message: start afresh.
-		n.o.Logger.Warn("notification record unreadable, starting afresh", "path", p, "err", err)
+		n.o.Logger.Warn("notification record unreadable, starting afresh", "path", n.path(), "err", err)
 		return nil
 	}
 	for _, r := range recs {
 		n.sent[r.Kind+"\x00"+r.Key] = r
 	}
-	return nil
+	return err
+}
+
+var errDamaged = errors.New("damaged")
+
+// readSent reads the records at p: none when p is "" or missing; an error
+// wrapping errDamaged when it does not parse.
+func readSent(p string) ([]sentRecord, error) {
+	if p == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var recs []sentRecord
+	if err := json.Unmarshal(b, &recs); err != nil {
+		return nil, fmt.Errorf("%w: %w", errDamaged, err)
+	}
+	return recs, nil
+}
+
+func writeSent(p string, recs []sentRecord) error {
+	b, _ := json.MarshalIndent(recs, "", "  ")
+	return atomicfile.WriteFile(p, append(b, '\n'), 0o600)
+}
+
+// ClearSent is Clear for a process that is not the daemon: `rollback` and
+// `restore` call it once they succeeded, under the state lock (so no
+// daemon runs and writes the record meanwhile), to end the hourly
+// rollback_failed. It reports whether stateDir's record held kind.
+func ClearSent(stateDir, kind string) (bool, error) {
+	p := filepath.Join(stateDir, SentFile)
+	recs, err := readSent(p)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", p, err)
+	}
+	keep := recs[:0]
+	for _, r := range recs {
+		if r.Kind != kind {
+			keep = append(keep, r)
+		}
+	}
+	if len(keep) == len(recs) {
+		return false, nil
+	}
+	if err := writeSent(p, keep); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 func (n *Notifier) saveLocked() {
@@ -433,8 +474,7 @@ func (n *Notifier) saveLocked() {
 	for _, r := range n.sent {
 		recs = append(recs, r)
 	}
-	b, _ := json.MarshalIndent(recs, "", "  ")
-	if err := atomicfile.WriteFile(p, append(b, '\n'), 0o600); err != nil {
+	if err := writeSent(p, recs); err != nil {
 		n.o.Logger.Warn("cannot record sent notification", "path", p, "err", err)
 	}
 }

@@ -350,3 +350,49 @@ func TestHangingReceiverDelaysOnlyItself(t *testing.T) {
 		}
 	}
 }
+
+// TestClearSentEndsTheRepeat: ClearSent, what `rollback` and `restore` call
+// with the daemon stopped, ends the hourly rollback_failed of the record the
+// daemon wrote; the next daemon repeats nothing, other events stay sent.
+func TestClearSentEndsTheRepeat(t *testing.T) {
+	dir := t.TempDir()
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	rec := newRecorder()
+	opts := Options{URLs: []string{"fake://"}, StateDir: dir, Site: site, Send: rec.send, Now: clock}
+	n, _ := New(opts)
+	failed := Event{Kind: config.EventRollbackFailed, Key: "tx1", From: "v2.3.1", To: "v2.4.0"}
+	approval := Event{Kind: config.EventHeldForApproval, Key: "v3.0.0", Version: "v3.0.0"}
+	n.Send(context.Background(), failed)
+	n.Send(context.Background(), approval)
+	rec.wait(t)
+	rec.wait(t)
+	n.Close()
+
+	if cleared, err := ClearSent(dir, config.EventRollbackFailed); !cleared || err != nil {
+		t.Fatalf("ClearSent: %v %v, want cleared", cleared, err)
+	}
+	if cleared, err := ClearSent(dir, config.EventRollbackFailed); cleared || err != nil {
+		t.Fatalf("second ClearSent: %v %v, want nothing left to clear", cleared, err)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Hour)
+	mu.Unlock()
+	n2, _ := New(opts)
+	defer n2.Close()
+	n2.Repeat()
+	rec.none(t)
+	n2.Send(context.Background(), approval) // still remembered as sent
+	rec.none(t)
+	n2.Send(context.Background(), failed) // a new failure of the same transaction is told again
+	if got := rec.wait(t); !strings.HasPrefix(got, "ROLLBACK FAILED") {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestClearSentWithoutRecord(t *testing.T) {
+	if cleared, err := ClearSent(t.TempDir(), config.EventRollbackFailed); cleared || err != nil {
+		t.Fatalf("no record: %v %v", cleared, err)
+	}
+}
