@@ -16,13 +16,18 @@ import (
 const sourceFailingAfter = 3
 
 // message hands ev to the Messenger; it only enqueues (docs/notify.md).
+// Send never waits for a receiver, so holding msgMu (read) is short.
 func (d *Daemon) message(ev notify.Event) {
+	d.msgMu.RLock()
+	defer d.msgMu.RUnlock()
 	if d.messages != nil {
 		d.messages.Send(context.Background(), ev)
 	}
 }
 
 func (d *Daemon) clearMessages(kind string) {
+	d.msgMu.RLock()
+	defer d.msgMu.RUnlock()
 	if d.messages != nil {
 		d.messages.Clear(kind)
 	}

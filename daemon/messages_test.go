@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -40,7 +41,7 @@ func (b *inbox) all() []string {
 // withMessages gives the daemon a real notify.Notifier whose sender is box.
 func withMessages(t *testing.T, box *inbox) harnessOpt {
 	return func(cfg *config.Config, deps *Deps) {
-		deps.NewMessenger = func(result func(event, result string)) (Messenger, error) {
+		deps.NewMessenger = func(cfg config.Config, result func(event, result string)) (Messenger, error) {
 			n, err := notify.New(notify.Options{URLs: []string{"fake://"}, StateDir: cfg.Daemon.StateDir,
 				Site: notify.Site{Host: "crm1", TwentyURL: cfg.Health.URL}, Send: box.send, Result: result})
 			if err == nil {
@@ -143,7 +144,7 @@ func TestBackupFailedMessage(t *testing.T) {
 func TestStartedMessageWhenEnabled(t *testing.T) {
 	box := &inbox{}
 	h := newHarness(t, func(cfg *config.Config, deps *Deps) {
-		deps.NewMessenger = func(result func(event, result string)) (Messenger, error) {
+		deps.NewMessenger = func(cfg config.Config, result func(event, result string)) (Messenger, error) {
 			return notify.New(notify.Options{URLs: []string{"fake://"}, StateDir: cfg.Daemon.StateDir, Events: []string{config.EventStarted},
 				Site: notify.Site{Host: "crm1"}, Send: box.send, Result: result})
 		}
@@ -175,3 +176,65 @@ func TestRolledBackWithoutFailureQuotesTheError(t *testing.T) {
 		t.Fatalf("messages %q", msgs)
 	}
 }
+
+// SIGHUP rebuilds the notifier from the reloaded config: the old one is
+// closed, the new [notify] (here: started turned on) applies to the next
+// upgrade; a reload whose notifier cannot be built fails as a whole and
+// leaves a working notifier of the config in force.
+func TestReloadRebuildsNotifier(t *testing.T) {
+	box := &inbox{}
+	var built []*notify.Notifier
+	var closed int
+	h := newHarness(t, func(cfg *config.Config, deps *Deps) {
+		deps.NewMessenger = func(c config.Config, result func(event, result string)) (Messenger, error) {
+			if c.Notify.Timeout == time.Second { // stands for a URLs file that does not parse
+				return nil, errors.New("notify.urls_file: line 1 does not parse")
+			}
+			n, err := notify.New(notify.Options{URLs: []string{"fake://"}, StateDir: c.Daemon.StateDir, Events: c.Notify.Events,
+				Site: notify.Site{Host: "crm1"}, Send: box.send, Result: result})
+			built = append(built, n)
+			return closeCounter{n, &closed}, err
+		}
+	})
+	t.Cleanup(h.d.Close)
+	if len(built) != 1 {
+		t.Fatalf("New built %d notifiers, want 1", len(built))
+	}
+	next := h.cfg
+	next.Notify.Events = []string{config.EventStarted}
+	h.d.deps.LoadConfig = func() (config.Config, error) { return next, nil }
+	if err := h.d.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if len(built) != 2 || closed != 1 {
+		t.Fatalf("after a reload: %d built, %d closed; want 2 and 1", len(built), closed)
+	}
+	h.d.mu.Lock()
+	h.d.st.last = &CheckResult{Plan: policy.Plan{Current: v1226}}
+	h.d.mu.Unlock()
+	h.d.upgrade(context.Background(), h.up, v210, func() {})
+	eventually(t, "the started message", func() bool { return len(box.all()) >= 1 })
+	if msgs := box.all(); !strings.HasPrefix(msgs[0], "Twenty upgrade v1.22.6 → v2.1.0 started on crm1") {
+		t.Fatalf("messages %q", msgs)
+	}
+
+	bad := next
+	bad.Notify.Timeout = time.Second
+	h.d.deps.LoadConfig = func() (config.Config, error) { return bad, nil }
+	if err := h.d.Reload(); err == nil || !strings.Contains(err.Error(), "urls_file") {
+		t.Fatalf("bad reload: %v, want the notifier's error", err)
+	}
+	if len(built) != 3 || closed != 2 {
+		t.Fatalf("after a bad reload: %d built, %d closed; want the one in force rebuilt (3, 2)", len(built), closed)
+	}
+	h.d.message(notify.Event{Kind: config.EventStarted, Key: "after-bad-reload", From: "a", To: "b"})
+	eventually(t, "a message through the rebuilt notifier", func() bool { return len(box.all()) >= 2 })
+}
+
+// closeCounter counts Close calls of a Messenger.
+type closeCounter struct {
+	*notify.Notifier
+	n *int
+}
+
+func (c closeCounter) Close() { *c.n++; c.Notifier.Close() }
