@@ -208,6 +208,11 @@ func New(cfg config.Config, deps Deps) (*Daemon, error) {
 	if err := d.initFromDisk(); err != nil {
 		return nil, err
 	}
+	if d.st.state != StateRollbackFailed {
+		// No failed rollback waits (closed by `rollback`, or state.json
+		// cleared by hand): "rollback failed" is not repeated any more.
+		d.clearMessages(config.EventRollbackFailed)
+	}
 	return d, nil
 }
 

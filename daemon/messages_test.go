@@ -238,3 +238,54 @@ type closeCounter struct {
 }
 
 func (c closeCounter) Close() { *c.n++; c.Notifier.Close() }
+
+// A daemon that starts with no failed rollback in state.json (a person
+// closed it by hand) ends the hourly rollback_failed; one that starts with
+// it keeps repeating.
+func TestStartEndsRollbackFailedWhenNoneWaits(t *testing.T) {
+	later := func() time.Time { return time.Now().Add(2 * time.Hour) }
+	for _, c := range []struct {
+		name    string
+		failed  bool
+		repeats bool
+	}{{"failed rollback still open", true, true}, {"nothing open", false, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			box := &inbox{}
+			seed, err := notify.New(notify.Options{URLs: []string{"fake://"}, StateDir: dir, Send: box.send})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seed.Send(context.Background(), notify.Event{Kind: config.EventRollbackFailed, Key: "tx1", From: "v1.22.6", To: "v2.1.0"})
+			eventually(t, "the first message", func() bool { return len(box.all()) == 1 })
+			seed.Close()
+			var n *notify.Notifier
+			h := newHarness(t, func(cfg *config.Config, deps *Deps) {
+				cfg.Daemon.StateDir = dir
+				deps.Store, _ = state.Open(dir)
+				if c.failed {
+					if err := deps.Store.Save(&state.Txn{ID: "tx1", From: v1226, To: v210, Phase: state.PhaseFailed}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				deps.NewMessenger = func(config.Config, func(event, result string)) (Messenger, error) {
+					var err error
+					n, err = notify.New(notify.Options{URLs: []string{"fake://"}, StateDir: dir, Send: box.send, Now: later})
+					return n, err
+				}
+			})
+			defer h.d.Close()
+			// Repeat's messages come before the marker (one URL sends in order).
+			n.Repeat()
+			n.Send(context.Background(), notify.Event{Kind: config.EventHeldForApproval, Key: "marker", Version: "marker"})
+			eventually(t, "the marker", func() bool { return strings.Contains(strings.Join(box.all(), "\n"), "marker") })
+			repeated := false
+			for _, m := range box.all()[1:] {
+				repeated = repeated || strings.HasPrefix(m, "ROLLBACK FAILED")
+			}
+			if repeated != c.repeats {
+				t.Errorf("repeated %v, want %v: %q", repeated, c.repeats, box.all())
+			}
+		})
+	}
+}
