@@ -87,15 +87,17 @@ type Deps struct {
 	NewWindow   func(schedule string, d time.Duration) (Window, error)        // nil: the window is always open
 	// LoadConfig reloads the config on SIGHUP; nil: reload keeps the config.
 	LoadConfig func() (config.Config, error)
-	// NewMessenger builds the notifications to a person (daemon/notify);
-	// result is the metric hook. nil: no notifications.
-	NewMessenger func(result func(event, result string)) (Messenger, error)
+	// NewMessenger builds the notifications to a person (daemon/notify)
+	// from cfg's [notify]; result is the metric hook. Called by New and on
+	// every reload (the URLs file is read again). nil: no notifications.
+	NewMessenger func(cfg config.Config, result func(event, result string)) (Messenger, error)
 }
 
 // Messenger sends notifications to a person; *notify.Notifier is one.
 type Messenger interface {
 	Send(ctx context.Context, ev notify.Event)
 	Clear(kind string)
+	Close()
 }
 
 // Daemon is the service. Build it with New, then call Run.
@@ -105,7 +107,9 @@ type Daemon struct {
 	metrics *Metrics
 	gather  prometheus.Gatherer
 	notify  Notifier
-	// messages is nil without NewMessenger; message() checks.
+	// messages is nil without NewMessenger (message() checks); msgMu
+	// guards it: a reload swaps it while the loop and the engine send.
+	msgMu    sync.RWMutex
 	messages Messenger
 	timing   timing
 	beat     heartbeat
@@ -192,13 +196,6 @@ func New(cfg config.Config, deps Deps) (*Daemon, error) {
 		reloadCh: make(chan chan error),
 	}
 	d.metrics = NewMetrics(deps.Registerer, deps.Version)
-	if deps.NewMessenger != nil {
-		m, err := deps.NewMessenger(d.metrics.NotifyResult)
-		if err != nil {
-			return nil, err
-		}
-		d.messages = m
-	}
 	if err := d.apply(cfg); err != nil {
 		return nil, err
 	}
@@ -210,6 +207,11 @@ func New(cfg config.Config, deps Deps) (*Daemon, error) {
 	d.st.state = StateIdle
 	if err := d.initFromDisk(); err != nil {
 		return nil, err
+	}
+	if d.st.state != StateRollbackFailed {
+		// No failed rollback waits (closed by `rollback`, or state.json
+		// cleared by hand): "rollback failed" is not repeated any more.
+		d.clearMessages(config.EventRollbackFailed)
 	}
 	return d, nil
 }
@@ -237,6 +239,9 @@ func (d *Daemon) apply(cfg config.Config) error {
 	token, err := cfg.ReadSecret(cfg.Daemon.APITokenFile)
 	if err != nil {
 		return fmt.Errorf("daemon.api_token_file: %w", err)
+	}
+	if err := d.swapMessenger(cfg); err != nil {
+		return err
 	}
 	d.mu.Lock()
 	d.cfg, d.parts, d.token = cfg, p, token
@@ -270,4 +275,56 @@ func (d *Daemon) initFromDisk() error {
 	d.st.expected = ExpectedDuration(hist)
 	d.st.interrupt = interruptedAttempts(hist)
 	return nil
+}
+
+// swapMessenger replaces the notifier by one built from cfg (New, and every
+// reload: the URLs, events and timeout take effect without a restart). The
+// old one is closed first: a message it had not finished stays pending in
+// the record and the new one sends it, where two at once would send it
+// twice. When cfg's cannot be built, the one of the config in force is
+// built again and the error returned, so the reload fails as a whole.
+func (d *Daemon) swapMessenger(cfg config.Config) error {
+	if d.deps.NewMessenger == nil {
+		return nil
+	}
+	old, _ := d.config() // before msgMu: it is never held with mu
+	d.msgMu.Lock()
+	defer d.msgMu.Unlock()
+	reload := d.messages != nil
+	if reload {
+		d.messages.Close()
+		d.messages = nil
+	}
+	m, err := d.deps.NewMessenger(cfg, d.metrics.NotifyResult)
+	if err != nil {
+		if reload {
+			if m, err2 := d.deps.NewMessenger(old, d.metrics.NotifyResult); err2 == nil {
+				d.messages = m
+			} else {
+				d.log.Error("notifications off: the notifier of the config in force cannot be rebuilt either", "err", err2)
+			}
+		}
+		return fmt.Errorf("notify: %w", err)
+	}
+	if m != nil && !isNilMessenger(m) {
+		d.messages = m
+	}
+	return nil
+}
+
+// isNilMessenger reports a typed nil (*notify.Notifier without URLs).
+func isNilMessenger(m Messenger) bool {
+	n, ok := m.(*notify.Notifier)
+	return ok && n == nil
+}
+
+// Close stops the notifier; messages still queued stay pending in the state
+// folder for the next start. Call it once Run has returned.
+func (d *Daemon) Close() {
+	d.msgMu.Lock()
+	defer d.msgMu.Unlock()
+	if d.messages != nil {
+		d.messages.Close()
+		d.messages = nil
+	}
 }

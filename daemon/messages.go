@@ -2,12 +2,12 @@ package daemon
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/daemon/notify"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/text"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 )
 
@@ -16,13 +16,18 @@ import (
 const sourceFailingAfter = 3
 
 // message hands ev to the Messenger; it only enqueues (docs/notify.md).
+// Send never waits for a receiver, so holding msgMu (read) is short.
 func (d *Daemon) message(ev notify.Event) {
+	d.msgMu.RLock()
+	defer d.msgMu.RUnlock()
 	if d.messages != nil {
 		d.messages.Send(context.Background(), ev)
 	}
 }
 
 func (d *Daemon) clearMessages(kind string) {
+	d.msgMu.RLock()
+	defer d.msgMu.RUnlock()
 	if d.messages != nil {
 		d.messages.Clear(kind)
 	}
@@ -57,19 +62,21 @@ func (d *Daemon) txnMessage(e state.Entry, txn *state.Txn, resumed bool) {
 	case e.Result == state.ResultRolledBack:
 		ev := base
 		ev.Kind = config.EventRolledBack
-		ev.Check, ev.Answer = splitCheck(e.Error)
+		if f := e.Failure; f != nil {
+			ev.Checks, ev.LogLines = f.Checks, f.Log
+		}
+		if len(ev.Checks) == 0 {
+			// No check judged (another step failed, an interruption), or a
+			// line written before Failure existed: the error says why.
+			ev.Error = text.OneLine(e.Error, causeLen)
+		}
 		d.message(ev)
 	}
 }
 
-// splitCheck reads "check: answer" from an error text when it has that
-// shape; otherwise the whole text is the answer.
-func splitCheck(err string) (check, answer string) {
-	if c, a, ok := strings.Cut(err, ": "); ok && !strings.ContainsAny(c, " \t") {
-		return c, a
-	}
-	return "health gate", err
-}
+// causeLen bounds the error a rolled_back message quotes when no check
+// judged: readable on a phone, the whole text is in `history`.
+const causeLen = 400
 
 // approvalMessage tells a person that res waits for approve.
 func (d *Daemon) approvalMessage(res CheckResult, dec decision) {

@@ -8,7 +8,8 @@ import (
 )
 
 // Reload re-reads the config (SIGHUP): RELOADING=1, load, rebuild the
-// checker, engine and window and re-read the API token, READY=1. A bad new
+// checker, engine and window, re-read the API token, rebuild the notifier
+// from [notify] (its URLs file read again), READY=1. A bad new
 // config is logged and returned and the old one stays in force. A running
 // transaction keeps the engine it started with. daemon.listen and
 // daemon.state_dir need a restart.

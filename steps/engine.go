@@ -172,6 +172,9 @@ func (e *Engine) conclude(ctx context.Context, r *txnRunner, fwdErr error) (stat
 		return e.leftOpen(r, fwdErr)
 	}
 	r.u.Txn.Error = fwdErr.Error()
+	if f := failureOf(fwdErr); f != nil {
+		r.u.Txn.Failure = f
+	}
 	return e.rollbackAndFinish(ctx, r, fwdErr)
 }
 

@@ -19,7 +19,7 @@ func (e *Engine) entry(u *Upgrade, result string, cause error) state.Entry {
 	en := state.Entry{ID: t.ID, Mode: t.Mode, From: t.From, To: t.To, Result: result, StartedAt: t.StartedAt,
 		FinishedAt: now, Seconds: now.Sub(t.StartedAt).Seconds(), Backup: u.Txn.Facts.BackupID,
 		Steps: t.Timings, Resumes: t.Resumes, Trigger: u.Txn.Facts.Trigger, Recovery: t.Recovery, Interrupted: t.Interrupted,
-		Facts: t.Facts}
+		Facts: t.Facts, Failure: t.Failure}
 	if cause != nil {
 		en.Error = cause.Error()
 	}

@@ -60,7 +60,7 @@ func cmdNotify(ctx context.Context, e *env, args []string) error {
 // siteOf is what every message names about this install.
 func siteOf(cfg config.Config) notify.Site {
 	host, _ := os.Hostname()
-	s := notify.Site{Host: host, TwentyURL: cfg.Health.URL, StateDir: cfg.Daemon.StateDir}
+	s := notify.Site{Host: host, TwentyURL: cfg.Health.URL, StateDir: cfg.Daemon.StateDir, TokenFile: cfg.Daemon.APITokenFile}
 	if cfg.Daemon.Listen != "" {
 		h, p, err := net.SplitHostPort(cfg.Daemon.Listen)
 		if err == nil {

@@ -43,7 +43,7 @@ func cmdRestore(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	_, unlock, err := lockState(cfg, "restore "+id)
+	store, unlock, err := lockState(cfg, "restore "+id)
 	if err != nil {
 		return err
 	}
@@ -64,6 +64,7 @@ func cmdRestore(ctx context.Context, e *env, args []string) error {
 		fmt.Fprint(e.stdout, ", .env")
 	}
 	fmt.Fprintln(e.stdout)
+	endRollbackFailed(e, store.Dir)
 	if *noStart {
 		return nil
 	}

@@ -41,7 +41,6 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 	}
 	defer unlock()
 
-	var messenger *notify.Notifier // nil (does nothing) without notify.urls_file
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d, err := daemon.New(cfg, daemon.Deps{
@@ -58,16 +57,14 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 			return w, nil
 		},
 		LoadConfig: func() (config.Config, error) { return config.Load(e.configPath) },
-		NewMessenger: func(result func(event, result string)) (daemon.Messenger, error) {
-			n, err := newNotifier(e, cfg, store.Dir, result)
-			messenger = n
-			return n, err
+		NewMessenger: func(c config.Config, result func(event, result string)) (daemon.Messenger, error) {
+			return newNotifier(e, c, store.Dir, result)
 		},
 	})
-	defer messenger.Close()
 	if err != nil {
 		return err
 	}
+	defer d.Close()
 	ln, err := net.Listen("tcp", cfg.Daemon.Listen)
 	if err != nil {
 		return fmt.Errorf("daemon.listen %q: %w (is another daemon running, or is the address wrong?)", cfg.Daemon.Listen, err)

@@ -3,8 +3,9 @@
 // failed, and the rest of config.AllEvents, through shoutrrr URLs.
 //
 // Send never blocks its caller beyond putting the event on a queue: one
-// background goroutine sends to every URL, each attempt bounded by the
-// configured timeout, retried with back-off, and counts each result through
+// background goroutine per URL sends to it (so a receiver that hangs delays
+// only its own messages), each attempt bounded by the configured timeout,
+// retried with back-off, and counts each result through
 // a hook (the daemon's twenty_upgraded_notifications_total). What was sent
 // is remembered in the state folder (notify-sent.json), so a restart does
 // not send it again; rollback_failed is sent again every hour until Clear.
@@ -12,10 +13,12 @@ package notify
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 )
 
 // Event is one thing to tell. Kind is a config.Event* name; the other
@@ -32,13 +35,18 @@ type Event struct {
 	From, To string        // started, succeeded, rolled_back, rollback_failed, resumed
 	Downtime time.Duration // succeeded
 	BackupID string        // succeeded, rolled_back, rollback_failed, backup_failed
-	Check    string        // rolled_back: the check that failed
-	Answer   string        // rolled_back: what it answered
-	LogLines []string      // rolled_back: the log lines that matter
-	Error    string        // rollback_failed, backup_failed, source_failing: the error
-	Recovery string        // rollback_failed: the manual recovery commands, verbatim
-	Failures int           // source_failing: checks failed in a row
-	Source   string        // source_failing: which source
+	// Checks (rolled_back) are the health checks that failed, each with
+	// its answer (state.Failure's); none when no check judged, then Error.
+	Checks   []state.CheckAnswer
+	LogLines []string // rolled_back: the log lines that matter
+	Error    string   // rolled_back without Checks, rollback_failed, backup_failed, source_failing: the error
+	Recovery string   // rollback_failed: the manual recovery commands, verbatim
+	Failures int      // source_failing: checks failed in a row
+	Source   string   // source_failing: which source
+
+	// Check and Answer are one failing check as an older version queued it
+	// (event_data in notify-sent.json); Render still reads them.
+	Check, Answer string
 }
 
 // Site is what every message names: where this is.
@@ -47,6 +55,7 @@ type Site struct {
 	TwentyURL string // health.url
 	StateDir  string // daemon.state_dir, for bad-versions
 	APIURL    string // http://daemon.listen, "" when the listener is off
+	TokenFile string // daemon.api_token_file as configured, "" when the API refuses POSTs
 }
 
 // Render is the title and the plain-text body of ev: short, specific,
@@ -62,11 +71,13 @@ func Render(ev Event, s Site) (title, body string) {
 		if ev.Why != "" {
 			line("Why: %s.", ev.Why)
 		}
-		line("To approve it: twenty-upgraded approve %s", ev.Version)
-		if s.APIURL != "" {
-			line(`or: curl -X POST -H "Authorization: Bearer $TOKEN" -d '{"version":"%s"}' %s/api/v1/approve`, ev.Version, s.APIURL)
+		if s.APIURL != "" && s.TokenFile != "" {
+			line(`To approve it: curl -X POST -H "Authorization: Bearer %s" -d '{"version":"%s"}' %s/api/v1/approve`, tokenArg(s.TokenFile), ev.Version, s.APIURL)
+			line("It is then installed in the next maintenance window.")
 		}
-		line("It is installed in the next maintenance window.")
+		// The daemon holds the state lock while it runs: the CLI's
+		// upgrade only runs with the daemon stopped.
+		line("To install it now: systemctl stop twenty-upgraded && twenty-upgraded upgrade --to %s --yes; systemctl start twenty-upgraded", ev.Version)
 	case config.EventStarted:
 		title = fmt.Sprintf("Twenty upgrade %s → %s started on %s", ev.From, ev.To, s.Host)
 		line("Upgrading Twenty %s → %s on %s. Twenty is down until it finishes.", ev.From, ev.To, where)
@@ -80,8 +91,11 @@ func Render(ev Event, s Site) (title, body string) {
 	case config.EventRolledBack:
 		title = fmt.Sprintf("Twenty %s rolled back on %s", ev.To, s.Host)
 		line("The upgrade %s → %s on %s failed and was rolled back: Twenty runs %s again.", ev.From, ev.To, where, ev.From)
-		if ev.Check != "" {
-			line("Failed check: %s: %s", ev.Check, ev.Answer)
+		for _, c := range ev.failedChecks() {
+			line("Failed check: %s: %s", c.Check, c.Answer)
+		}
+		if len(ev.failedChecks()) == 0 && ev.Error != "" {
+			line("Cause: %s", ev.Error)
 		}
 		if len(ev.LogLines) > 0 {
 			line("Log:")
@@ -139,6 +153,23 @@ func Render(ev Event, s Site) (title, body string) {
 		line("%s on %s.", ev.Kind, where)
 	}
 	return title, strings.TrimRight(b.String(), "\n")
+}
+
+// tokenArg is how the approve call reads the API token: from the file
+// when its path is absolute, else (a systemd credential) a placeholder.
+func tokenArg(file string) string {
+	if filepath.IsAbs(file) {
+		return "$(cat " + file + ")"
+	}
+	return "$TOKEN"
+}
+
+// failedChecks is Checks, or the one Check of an older queued event.
+func (ev Event) failedChecks() []state.CheckAnswer {
+	if len(ev.Checks) == 0 && ev.Check != "" {
+		return []state.CheckAnswer{{Check: ev.Check, Answer: ev.Answer}}
+	}
+	return ev.Checks
 }
 
 // eventTest is the kind of `notify --test`'s message; never deduplicated.

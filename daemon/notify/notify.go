@@ -58,9 +58,11 @@ type Options struct {
 type Notifier struct {
 	o       Options
 	enabled map[string]bool
-	queue   chan job
-	done    chan struct{}
-	wg      sync.WaitGroup
+	// queues holds one queue per URL, each with its own sender, so a
+	// receiver that hangs delays only its own messages.
+	queues []chan *job
+	done   chan struct{}
+	wg     sync.WaitGroup
 	// closeOnce makes Close safe to call twice.
 	closeOnce sync.Once
 
@@ -68,10 +70,17 @@ type Notifier struct {
 	sent map[string]sentRecord // kind + "\x00" + key
 }
 
+// job is one event on its way to every URL.
 type job struct {
 	ev          Event
 	title, body string
+	left        atomic.Int32 // URLs not done with it yet
+	unfinished  atomic.Bool  // one was cut short by Close or dropped: stays pending
 }
+
+// queueLen is how many events may wait for one URL before new ones are
+// dropped (counted as dropped, left pending for the next start).
+const queueLen = 64
 
 // sentRecord is one entry of SentFile.
 type sentRecord struct {
@@ -109,7 +118,10 @@ func New(o Options) (*Notifier, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	n := &Notifier{o: o, enabled: map[string]bool{}, queue: make(chan job, 64), done: make(chan struct{}), sent: map[string]sentRecord{}}
+	n := &Notifier{o: o, enabled: map[string]bool{}, done: make(chan struct{}), sent: map[string]sentRecord{}}
+	for range o.URLs {
+		n.queues = append(n.queues, make(chan *job, queueLen))
+	}
 	for _, e := range o.Events {
 		n.enabled[e] = true
 	}
@@ -121,8 +133,13 @@ func New(o Options) (*Notifier, error) {
 			n.enqueue(*r.Event)
 		}
 	}
-	n.wg.Add(1)
-	go n.run()
+	ctx, cancel := context.WithCancel(context.Background())
+	n.wg.Add(2 + len(o.URLs))
+	go func() { defer n.wg.Done(); <-n.done; cancel() }()
+	go n.repeatLoop()
+	for i := range o.URLs {
+		go n.sender(ctx, i)
+	}
 	return n, nil
 }
 
@@ -206,13 +223,17 @@ func (n *Notifier) Repeat() {
 
 func (n *Notifier) enqueue(ev Event) {
 	title, body := Render(ev, n.o.Site)
-	select {
-	case n.queue <- job{ev, title, body}:
-	default:
-		for range n.o.URLs {
+	j := &job{ev: ev, title: title, body: body}
+	j.left.Store(int32(len(n.queues)))
+	for _, q := range n.queues {
+		select {
+		case q <- j:
+		default:
 			n.result(ev.Kind, ResultDropped)
+			n.o.Logger.Warn("notification queue full, dropped", "event", ev.Kind)
+			j.unfinished.Store(true)
+			n.finished(j)
 		}
-		n.o.Logger.Warn("notification queue full, dropped", "event", ev.Kind)
 	}
 }
 
@@ -222,11 +243,9 @@ func (n *Notifier) result(kind, result string) {
 	}
 }
 
-func (n *Notifier) run() {
+// repeatLoop calls Repeat every minute until Close.
+func (n *Notifier) repeatLoop() {
 	defer n.wg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { <-n.done; cancel() }()
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
@@ -235,36 +254,47 @@ func (n *Notifier) run() {
 			return
 		case <-tick.C:
 			n.Repeat()
-		case j := <-n.queue:
-			n.deliver(ctx, j)
 		}
 	}
 }
 
-// deliver sends j to every URL at once and waits for all of them.
-func (n *Notifier) deliver(ctx context.Context, j job) {
-	var wg sync.WaitGroup
-	var cut atomic.Bool // a send was cut short by Close
-	for i, u := range n.o.URLs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := n.try(ctx, u, j)
-			if err != nil && ctx.Err() != nil {
-				cut.Store(true)
-			}
-			if err != nil {
-				n.result(j.ev.Kind, ResultFailed)
-				n.o.Logger.Warn("notification failed", "event", j.ev.Kind, "url", i+1, "service", Service(u), "err", err)
-				return
-			}
-			n.result(j.ev.Kind, ResultSent)
-			n.o.Logger.Info("notification sent", "event", j.ev.Kind, "url", i+1, "service", Service(u))
-		}()
+// sender delivers the jobs of URL i, one after the other, until Close.
+func (n *Notifier) sender(ctx context.Context, i int) {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.done:
+			return
+		case j := <-n.queues[i]:
+			n.deliver(ctx, i, j)
+		}
 	}
-	wg.Wait()
-	if cut.Load() {
-		return // stopped mid-send: stays pending, a restart sends it again
+}
+
+// deliver sends j to URL i, with retries, and counts the result.
+func (n *Notifier) deliver(ctx context.Context, i int, j *job) {
+	u := n.o.URLs[i]
+	err := n.try(ctx, u, j)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		j.unfinished.Store(true) // stopped mid-send: a restart sends it again
+		n.result(j.ev.Kind, ResultFailed)
+		n.o.Logger.Warn("notification cut short by the stop; sent again at the next start", "event", j.ev.Kind, "url", i+1, "service", Service(u), "err", err)
+	case err != nil:
+		n.result(j.ev.Kind, ResultFailed)
+		n.o.Logger.Warn("notification failed", "event", j.ev.Kind, "url", i+1, "service", Service(u), "err", err)
+	default:
+		n.result(j.ev.Kind, ResultSent)
+		n.o.Logger.Info("notification sent", "event", j.ev.Kind, "url", i+1, "service", Service(u))
+	}
+	n.finished(j)
+}
+
+// finished is called once per URL of j; after the last one a job that
+// every URL saw through is no longer pending.
+func (n *Notifier) finished(j *job) {
+	if j.left.Add(-1) > 0 || j.unfinished.Load() {
+		return
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -277,7 +307,7 @@ func (n *Notifier) deliver(ctx context.Context, j job) {
 }
 
 // try is one attempt plus len(Backoff) retries, each bounded by Timeout.
-func (n *Notifier) try(ctx context.Context, url string, j job) error {
+func (n *Notifier) try(ctx context.Context, url string, j *job) error {
 	var err error
 	for attempt := 0; ; attempt++ {
 		err = SendOnce(ctx, n.o.Send, n.o.Timeout, url, j.title, j.body)
@@ -371,27 +401,68 @@ func (n *Notifier) path() string {
 }
 
 func (n *Notifier) load() error {
-	p := n.path()
-	if p == "" {
-		return nil
-	}
-	b, err := os.ReadFile(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var recs []sentRecord
-	if err := json.Unmarshal(b, &recs); err != nil {
+	recs, err := readSent(n.path())
+	if errors.Is(err, errDamaged) {
 		// A damaged record costs at most a repeated message: start afresh.
-		n.o.Logger.Warn("notification record unreadable, starting afresh", "path", p, "err", err)
+		n.o.Logger.Warn("notification record unreadable, starting afresh", "path", n.path(), "err", err)
 		return nil
 	}
 	for _, r := range recs {
 		n.sent[r.Kind+"\x00"+r.Key] = r
 	}
-	return nil
+	return err
+}
+
+var errDamaged = errors.New("damaged")
+
+// readSent reads the records at p: none when p is "" or missing; an error
+// wrapping errDamaged when it does not parse.
+func readSent(p string) ([]sentRecord, error) {
+	if p == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var recs []sentRecord
+	if err := json.Unmarshal(b, &recs); err != nil {
+		return nil, fmt.Errorf("%w: %w", errDamaged, err)
+	}
+	return recs, nil
+}
+
+func writeSent(p string, recs []sentRecord) error {
+	b, _ := json.MarshalIndent(recs, "", "  ")
+	return atomicfile.WriteFile(p, append(b, '\n'), 0o600)
+}
+
+// ClearSent is Clear for a process that is not the daemon: `rollback` and
+// `restore` call it once they succeeded, under the state lock (so no
+// daemon runs and writes the record meanwhile), to end the hourly
+// rollback_failed. It reports whether stateDir's record held kind.
+func ClearSent(stateDir, kind string) (bool, error) {
+	p := filepath.Join(stateDir, SentFile)
+	recs, err := readSent(p)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", p, err)
+	}
+	keep := recs[:0]
+	for _, r := range recs {
+		if r.Kind != kind {
+			keep = append(keep, r)
+		}
+	}
+	if len(keep) == len(recs) {
+		return false, nil
+	}
+	if err := writeSent(p, keep); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 func (n *Notifier) saveLocked() {
@@ -403,8 +474,7 @@ func (n *Notifier) saveLocked() {
 	for _, r := range n.sent {
 		recs = append(recs, r)
 	}
-	b, _ := json.MarshalIndent(recs, "", "  ")
-	if err := atomicfile.WriteFile(p, append(b, '\n'), 0o600); err != nil {
+	if err := writeSent(p, recs); err != nil {
 		n.o.Logger.Warn("cannot record sent notification", "path", p, "err", err)
 	}
 }

@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
+	"github.com/twenty-upgraded/twenty-upgraded/internal/state"
 )
 
-var site = Site{Host: "crm1", TwentyURL: "https://crm.example.com", StateDir: "/var/lib/twenty-upgraded", APIURL: "http://127.0.0.1:9787"}
+var site = Site{Host: "crm1", TwentyURL: "https://crm.example.com", StateDir: "/var/lib/twenty-upgraded", APIURL: "http://127.0.0.1:9787", TokenFile: "/etc/twenty-upgraded/api-token"}
 
 func TestRenderRolledBack(t *testing.T) {
 	title, body := Render(Event{Kind: config.EventRolledBack, Key: "v2.4.0", From: "v2.3.1", To: "v2.4.0",
-		Check: "graphql", Answer: "HTTP 500: Internal server error", BackupID: "20261207T030000Z-v2.3.1",
+		Checks: []state.CheckAnswer{{Check: "graphql", Answer: "HTTP 500: Internal server error"}}, BackupID: "20261207T030000Z-v2.3.1",
 		LogLines: []string{"[Nest] ERROR QueryFailedError: column \"x\" does not exist"}}, site)
 	if want := "Twenty v2.4.0 rolled back on crm1"; title != want {
 		t.Errorf("title %q, want %q", title, want)
@@ -34,6 +35,20 @@ To retry once the cause is fixed: delete its line from /var/lib/twenty-upgraded/
 	}
 }
 
+// An event queued by an older version (one Check and Answer in
+// notify-sent.json) renders the same; without any check the error is the
+// cause.
+func TestRenderRolledBackOlderAndWithoutCheck(t *testing.T) {
+	_, body := Render(Event{Kind: config.EventRolledBack, From: "v2.3.1", To: "v2.4.0", Check: "graphql", Answer: "HTTP 500"}, site)
+	if !strings.Contains(body, "\nFailed check: graphql: HTTP 500\n") {
+		t.Errorf("older event:\n%s", body)
+	}
+	_, body = Render(Event{Kind: config.EventRolledBack, From: "v2.3.1", To: "v2.4.0", Error: "step switch: permission denied"}, site)
+	if !strings.Contains(body, "\nCause: step switch: permission denied\n") || strings.Contains(body, "Failed check") {
+		t.Errorf("without a check:\n%s", body)
+	}
+}
+
 func TestRenderHeldForApproval(t *testing.T) {
 	title, body := Render(Event{Kind: config.EventHeldForApproval, Key: "v3.0.0", Version: "v3.0.0",
 		Why: "a major step (v2 → v3) needs approval with track = \"minor\""}, site)
@@ -42,11 +57,23 @@ func TestRenderHeldForApproval(t *testing.T) {
 	}
 	want := `Twenty v3.0.0 is ready to install on crm1 (https://crm.example.com) and waits for your approval.
 Why: a major step (v2 → v3) needs approval with track = "minor".
-To approve it: twenty-upgraded approve v3.0.0
-or: curl -X POST -H "Authorization: Bearer $TOKEN" -d '{"version":"v3.0.0"}' http://127.0.0.1:9787/api/v1/approve
-It is installed in the next maintenance window.`
+To approve it: curl -X POST -H "Authorization: Bearer $(cat /etc/twenty-upgraded/api-token)" -d '{"version":"v3.0.0"}' http://127.0.0.1:9787/api/v1/approve
+It is then installed in the next maintenance window.
+To install it now: systemctl stop twenty-upgraded && twenty-upgraded upgrade --to v3.0.0 --yes; systemctl start twenty-upgraded`
 	if body != want {
 		t.Errorf("body:\n%s\nwant:\n%s", body, want)
+	}
+	// Without a token file the API refuses approvals: only the CLI way.
+	s := site
+	s.TokenFile = ""
+	_, body = Render(Event{Kind: config.EventHeldForApproval, Key: "v3.0.0", Version: "v3.0.0"}, s)
+	if strings.Contains(body, "curl") || !strings.Contains(body, "twenty-upgraded upgrade --to v3.0.0 --yes") {
+		t.Errorf("without a token file:\n%s", body)
+	}
+	// A systemd credential (relative name): the token is not at a path a shell reads.
+	s.TokenFile = "api-token"
+	if _, body = Render(Event{Kind: config.EventHeldForApproval, Key: "v3.0.0", Version: "v3.0.0"}, s); !strings.Contains(body, `"Authorization: Bearer $TOKEN"`) {
+		t.Errorf("with a credential:\n%s", body)
 	}
 }
 
@@ -289,4 +316,83 @@ func TestCutByStopIsSentAfterRestart(t *testing.T) {
 	}
 	defer n3.Close()
 	rec.none(t) // delivered: not pending any more
+}
+
+// TestHangingReceiverDelaysOnlyItself: with one URL that never answers, the
+// other URL gets every message at once, not after the hanging one's
+// attempts and back-offs.
+func TestHangingReceiverDelaysOnlyItself(t *testing.T) {
+	got := make(chan string, 10)
+	send := func(ctx context.Context, url, title, _ string) error {
+		if url == "hang://" {
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		got <- title
+		return nil
+	}
+	n, err := New(Options{URLs: []string{"hang://", "ok://"}, Site: site, Send: send, Timeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	for _, v := range []string{"v2.4.0", "v2.4.1"} {
+		n.Send(context.Background(), Event{Kind: config.EventRolledBack, Key: v, From: "v2.3.1", To: v})
+	}
+	for _, want := range []string{"Twenty v2.4.0 rolled back on crm1", "Twenty v2.4.1 rolled back on crm1"} {
+		select {
+		case title := <-got:
+			if title != want {
+				t.Fatalf("got %q, want %q", title, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%q not sent to the answering URL while the other hangs", want)
+		}
+	}
+}
+
+// TestClearSentEndsTheRepeat: ClearSent, what `rollback` and `restore` call
+// with the daemon stopped, ends the hourly rollback_failed of the record the
+// daemon wrote; the next daemon repeats nothing, other events stay sent.
+func TestClearSentEndsTheRepeat(t *testing.T) {
+	dir := t.TempDir()
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	rec := newRecorder()
+	opts := Options{URLs: []string{"fake://"}, StateDir: dir, Site: site, Send: rec.send, Now: clock}
+	n, _ := New(opts)
+	failed := Event{Kind: config.EventRollbackFailed, Key: "tx1", From: "v2.3.1", To: "v2.4.0"}
+	approval := Event{Kind: config.EventHeldForApproval, Key: "v3.0.0", Version: "v3.0.0"}
+	n.Send(context.Background(), failed)
+	n.Send(context.Background(), approval)
+	rec.wait(t)
+	rec.wait(t)
+	n.Close()
+
+	if cleared, err := ClearSent(dir, config.EventRollbackFailed); !cleared || err != nil {
+		t.Fatalf("ClearSent: %v %v, want cleared", cleared, err)
+	}
+	if cleared, err := ClearSent(dir, config.EventRollbackFailed); cleared || err != nil {
+		t.Fatalf("second ClearSent: %v %v, want nothing left to clear", cleared, err)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Hour)
+	mu.Unlock()
+	n2, _ := New(opts)
+	defer n2.Close()
+	n2.Repeat()
+	rec.none(t)
+	n2.Send(context.Background(), approval) // still remembered as sent
+	rec.none(t)
+	n2.Send(context.Background(), failed) // a new failure of the same transaction is told again
+	if got := rec.wait(t); !strings.HasPrefix(got, "ROLLBACK FAILED") {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestClearSentWithoutRecord(t *testing.T) {
+	if cleared, err := ClearSent(t.TempDir(), config.EventRollbackFailed); cleared || err != nil {
+		t.Fatalf("no record: %v %v", cleared, err)
+	}
 }

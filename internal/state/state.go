@@ -74,6 +74,9 @@ type Txn struct {
 	Recovery string `json:"recovery,omitempty"`
 	// Interrupted: see Entry.Interrupted.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Failure: what Error says, typed; kept here so that a rollback
+	// resumed after a crash still reports the check that failed.
+	Failure *Failure `json:"failure,omitempty"`
 }
 
 // StepTiming is how long one step (or its rollback) took.
@@ -109,6 +112,10 @@ type Entry struct {
 	// Facts the transaction recorded (old TAG, image IDs, old commit, backup
 	// dir; never secrets), so `rollback` can undo a committed transaction.
 	Facts Facts `json:"facts,omitzero"`
+	// Failure is Error typed: the failing step, the failing checks with
+	// their answers, the log lines that matter. nil on success, on an
+	// interruption, and in lines written before it existed.
+	Failure *Failure `json:"failure,omitempty"`
 }
 
 // Store reads and writes the files in one state folder.

@@ -110,7 +110,7 @@ func (g *Gate) Round(ctx context.Context, want version.V, since time.Time, check
 		}
 	}
 	if deferred {
-		r := Result{Check: config.CheckUpgradeStatus, Answer: "not run until the other checks pass"}
+		r := Result{Check: config.CheckUpgradeStatus, Answer: "not run until the other checks pass", NotRun: true}
 		if len(failing(rs)) == 0 {
 			r = g.upgradeStatus(ctx, want)
 		}

@@ -2,6 +2,7 @@ package health
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -12,6 +13,7 @@ type Result struct {
 	OK     bool
 	Answer string // what it saw: status, body excerpt, version, output line
 	Fatal  bool   // a failure no amount of waiting fixes (a failure line in the log)
+	NotRun bool   // not run this round (upgrade_status waits for the others): not OK, but not judged either
 }
 
 // Tracker is the pure evaluation of rounds: every check must pass in every
@@ -96,4 +98,69 @@ func (e *Error) Error() string {
 		}
 	}
 	return b.String()
+}
+
+// Judged is the failing checks that decided the verdict: after a fatal
+// answer only the fatal ones (the others were cut short, e.g. a container
+// still starting); otherwise those that were run (a check that waited for
+// the others, NotRun, is left out unless nothing else failed).
+func (e *Error) Judged() []Result {
+	var fatal, run []Result
+	for _, r := range e.Failing {
+		if r.Fatal {
+			fatal = append(fatal, r)
+		}
+		if !r.NotRun {
+			run = append(run, r)
+		}
+	}
+	switch {
+	case len(fatal) > 0:
+		return fatal
+	case len(run) > 0:
+		return run
+	}
+	return e.Failing
+}
+
+// LogLines is at most n of the last server log lines that matter: those
+// that name an error, a failure or an exception, else simply the last ones.
+func (e *Error) LogLines(n int) []string {
+	return RelevantLines(e.LogTail, n)
+}
+
+// relevantRe marks a log line worth showing a person.
+var relevantRe = regexp.MustCompile(`(?i)\b(error|errors|fail|failed|failure|fatal|exception|panic|unhealthy)\b`)
+
+// RelevantLines keeps the last n lines of tail that match relevantRe (or a
+// failure line); when none does, the last n lines. Blank lines are dropped.
+func RelevantLines(tail []string, n int) []string {
+	var hits, all []string
+	for _, l := range tail {
+		l = strings.TrimRight(l, " \t\r")
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		all = append(all, l)
+		if relevantRe.MatchString(l) || isFailureLine(l) {
+			hits = append(hits, l)
+		}
+	}
+	out := all
+	if len(hits) > 0 {
+		out = hits
+	}
+	if len(out) > n {
+		out = out[len(out)-n:]
+	}
+	return out
+}
+
+func isFailureLine(l string) bool {
+	for _, f := range FailureLines {
+		if strings.Contains(l, f) {
+			return true
+		}
+	}
+	return false
 }

@@ -25,6 +25,8 @@ type Setup struct {
 	TokenFile string // the API bearer token
 	Token     string
 	Listen    string // 127.0.0.1:port of the daemon's HTTP
+	// NotifyFile is notify.urls_file (ConfigOptions.Notify), "" without.
+	NotifyFile string
 }
 
 // ConfigOptions are the knobs the scenarios turn; the rest is fixed for a
@@ -37,6 +39,15 @@ type ConfigOptions struct {
 	Track           string // "" means the default (minor)
 	CheckInterval   string // "" means "1h"
 	StableFor       string // health.stable_for; "" means "3s"
+	Notify          *NotifyOptions
+}
+
+// NotifyOptions are the [notify] table: URLs go into a urls_file (0600)
+// beside the config.
+type NotifyOptions struct {
+	URLs    []string
+	Events  []string // nil: the default
+	Timeout string   // "" means the default
 }
 
 // NewSetup writes a config for stack s under root (created), with a fresh
@@ -56,6 +67,12 @@ func NewSetup(s *sandbox.Stack, root string, o ConfigOptions) (*Setup, error) {
 	if err := os.WriteFile(su.TokenFile, []byte(su.Token+"\n"), 0o600); err != nil {
 		return nil, err
 	}
+	if o.Notify != nil {
+		su.NotifyFile = filepath.Join(root, "notify-urls")
+		if err := os.WriteFile(su.NotifyFile, []byte(strings.Join(o.Notify.URLs, "\n")+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+	}
 	cfg := su.render(s, o)
 	if err := os.WriteFile(su.Config, []byte(cfg), 0o600); err != nil {
 		return nil, err
@@ -72,6 +89,19 @@ func (su *Setup) render(s *sandbox.Stack, o ConfigOptions) string {
 	}
 	window := fmt.Sprintf("\n[window]\nschedule = %q\nduration = %q\nrequire_approval = %t\n",
 		or(o.Schedule, "* * * * *"), or(o.Duration, "1h"), o.RequireApproval)
+	if n := o.Notify; n != nil {
+		window += fmt.Sprintf("\n[notify]\nurls_file = %q\n", su.NotifyFile)
+		if n.Events != nil {
+			q := make([]string, len(n.Events))
+			for i, e := range n.Events {
+				q[i] = strconv.Quote(e)
+			}
+			window += "events = [" + strings.Join(q, ", ") + "]\n"
+		}
+		if n.Timeout != "" {
+			window += fmt.Sprintf("timeout = %q\n", n.Timeout)
+		}
+	}
 	cfg := s.ConfigTOML(su.StateDir, su.BackupDir, su.Listen, window)
 	// Keys for tables ConfigTOML already wrote go right after their header.
 	release := fmt.Sprintf("[release]\ncheck_interval = %q\n", or(o.CheckInterval, "1h"))
