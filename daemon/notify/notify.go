@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -339,6 +340,7 @@ func SendOnce(ctx context.Context, send SendFunc, timeout time.Duration, url, ti
 // ShoutrrrSend sends through shoutrrr. Its services do not take a context,
 // so the deadline of ctx becomes the router's timeout.
 func ShoutrrrSend(ctx context.Context, url, title, body string) error {
+	boundDefaultClient(ctx)
 	r, err := router.New(nil, url)
 	if err != nil {
 		return errors.New(redact(err.Error(), url))
@@ -356,6 +358,26 @@ func ShoutrrrSend(ctx context.Context, url, title, body string) error {
 		}
 	}
 	return nil
+}
+
+// defaultClientOnce guards the one change to http.DefaultClient.
+var defaultClientOnce sync.Once
+
+// boundDefaultClient gives http.DefaultClient a timeout (the first send's,
+// at least 5 s): shoutrrr's HTTP services (generic webhook, ntfy, Slack, …)
+// send with it and without a context, so without one every attempt at a
+// receiver that accepts and never answers would leave a goroutine and a
+// connection behind for good once our own timeout gave up on it. Set once,
+// before the first request, so no request reads it while it changes; the
+// daemon itself never uses http.DefaultClient.
+func boundDefaultClient(ctx context.Context) {
+	defaultClientOnce.Do(func() {
+		t := 30 * time.Second
+		if dl, ok := ctx.Deadline(); ok {
+			t = max(time.Until(dl), 5*time.Second)
+		}
+		http.DefaultClient.Timeout = t
+	})
 }
 
 // Test sends one test message to every URL and returns one error (nil:

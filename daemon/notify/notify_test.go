@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -394,5 +395,48 @@ func TestClearSentEndsTheRepeat(t *testing.T) {
 func TestClearSentWithoutRecord(t *testing.T) {
 	if cleared, err := ClearSent(t.TempDir(), config.EventRollbackFailed); cleared || err != nil {
 		t.Fatalf("no record: %v %v", cleared, err)
+	}
+}
+
+// TestHangingReceiverConnectionIsClosed: shoutrrr's webhook sends without
+// a context, so only http.DefaultClient's timeout (boundDefaultClient) ends
+// an attempt at a receiver that never answers; without it the connection
+// stays open after our own timeout has given up.
+func TestHangingReceiverConnectionIsClosed(t *testing.T) {
+	release := make(chan struct{})
+	closed := make(chan struct{}, 1)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // only then does the server notice the client hanging up
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			select {
+			case closed <- struct{}{}:
+			default:
+			}
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	defer close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- ShoutrrrSend(ctx, "generic+"+srv.URL+"/hook", "t", "b") }()
+	if err := <-done; err == nil {
+		t.Error("a send to a receiver that never answered reported success")
+	}
+	bound := http.DefaultClient.Timeout // read after the send returned: no race with its write
+	if bound <= 0 {
+		t.Fatal("http.DefaultClient has no timeout after a send: a hanging receiver keeps its connection forever")
+	}
+	select {
+	case <-closed:
+	case <-time.After(bound + 10*time.Second):
+		t.Fatalf("the connection to a receiver that never answers is still open %s after the client's %s timeout", 10*time.Second, bound)
 	}
 }
