@@ -19,12 +19,12 @@ type pendingHashes struct {
 }
 
 // writeFile creates dir/name (0600) from fill and fsyncs it; its size and
-// sha256 are computed in the background (joined by hashed) while the next
-// file is written. fill gets the *os.File itself, so a command's output goes
+// sha256 are computed in the background (joined by hashed) while the other
+// files are written. It may be called from several goroutines at once. fill gets the *os.File itself, so a command's output goes
 // straight to the file: os/exec hands the child the descriptor, nothing is
 // copied through this process or held in memory (measured: hashing inside
 // the pipe slowed a dump by half on two cores).
-func (m *Manager) writeFile(dir, name, step string, man *Manifest, fill func(io.Writer) error) error {
+func (m *Manager) writeFile(dir, name, step string, fill func(io.Writer) error) error {
 	path := filepath.Join(dir, name)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -44,7 +44,6 @@ func (m *Manager) writeFile(dir, name, step string, man *Manifest, fill func(io.
 	if err := f.Close(); err != nil {
 		return err
 	}
-	man.Files = append(man.Files, File{Name: name})
 	h := &m.pending
 	h.wg.Add(1)
 	go func() {
@@ -65,24 +64,35 @@ func (m *Manager) writeFile(dir, name, step string, man *Manifest, fill func(io.
 	return nil
 }
 
-// hashed waits for the background hashes and fills them into man.
-func (m *Manager) hashed(man *Manifest) error {
+// hashed waits for the background hashes and returns the files written,
+// in the order of names (names never written are left out).
+func (m *Manager) hashed(names []string) ([]File, error) {
 	h := &m.pending
 	h.wg.Wait()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	defer func() { h.sums, h.errs = nil, nil }()
 	if len(h.errs) > 0 {
-		return errors.Join(h.errs...)
+		return nil, errors.Join(h.errs...)
 	}
-	for i, f := range man.Files {
-		got, ok := h.sums[f.Name]
-		if !ok {
-			return fmt.Errorf("no checksum for %s", f.Name)
+	files := make([]File, 0, len(h.sums))
+	for _, n := range names {
+		if f, ok := h.sums[n]; ok {
+			files = append(files, f)
 		}
-		man.Files[i] = got
 	}
-	return nil
+	if len(files) != len(h.sums) {
+		return nil, fmt.Errorf("internal error: %d files written, %d of them named in the set's order", len(h.sums), len(files))
+	}
+	return files, nil
+}
+
+// wait lets the background hashes finish and forgets them (a failed Create).
+func (h *pendingHashes) wait() {
+	h.wg.Wait()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sums, h.errs = nil, nil
 }
 
 // watchSize reports the growing size of f every half second until stopped.
