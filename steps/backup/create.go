@@ -23,8 +23,8 @@ import (
 // (or set Meta.Online). On any error nothing that looks like a set is left.
 //
 // It runs inside the downtime, so it asks nothing that the stop cannot
-// change when CheckSpace asked it before (the db container's ID, the
-// pg_dump version, the size estimate: only the free space is read again),
+// change when CheckSpace asked it before (the db container's ID, the size
+// estimate: only the free space is read again),
 // asks the server its version and databases in one query, and then runs
 // every dump, the row counts of every database (one psql session), the
 // files archive and the copies side by side, each dump's verification
@@ -122,8 +122,8 @@ func (m *Manager) fill(ctx context.Context, in *install.Install, dir, id string,
 	if man.Format == "plain" {
 		tool = "pg_dumpall"
 	}
-	g.Go(func() error {
-		v, err := m.toolVersion(gctx, p, tool)
+	g.Go(func() error { // beside the dumps: it costs no time of its own
+		v, err := p.toolVersion(gctx, tool)
 		man.Postgres.PgDumpVersion = v
 		return err
 	})
@@ -208,20 +208,6 @@ func (m *Manager) fill(ctx context.Context, in *install.Install, dir, id string,
 		set.Size += f.Size
 	}
 	return set, nil
-}
-
-// toolVersion is `TOOL --version` as the dumps run it: the answer from
-// before the stop when it was asked in the same db container (CheckSpace),
-// else asked now.
-func (m *Manager) toolVersion(ctx context.Context, p pg, tool string) (string, error) {
-	if v := m.cachedTool(p, tool); v != "" {
-		return v, nil
-	}
-	v, err := p.toolVersion(ctx, tool)
-	if err == nil {
-		m.rememberTool(p, tool, v)
-	}
-	return v, err
 }
 
 // dump is one file of a set's database part and the command whose

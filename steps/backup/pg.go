@@ -35,19 +35,14 @@ type pg struct {
 // restoreSettings speed up restores: more memory for index builds, and no
 // WAL flush per commit (pg_restore commits every object; Twenty has
 // thousands). A crash mid-restore is handled by running the restore again,
-// and durable() flushes everything at the end.
+// and the closing commit of the row-count session (rowCountsAll with
+// durable) flushes everything at the end.
 const restoreSettings = "-c maintenance_work_mem=128MB -c synchronous_commit=off"
 
 // withEnv returns a copy of p whose tools get kv in their environment.
 func (p pg) withEnv(kv ...string) pg {
 	p.env = append(append([]string(nil), p.env...), kv...)
 	return p
-}
-
-// durable makes every earlier commit durable: a transaction that writes
-// WAL and commits synchronously flushes the WAL before it.
-func (p pg) durable(ctx context.Context) error {
-	return p.exec(ctx, "postgres", "select txid_current()")
 }
 
 // run runs c and logs it with its duration at debug level.

@@ -13,14 +13,12 @@ import (
 
 // beforeStop is what CheckSpace (the preflight, while Twenty still serves)
 // learnt that stopping server and worker cannot change, so that Create,
-// inside the downtime, does not ask it again: the db container's ID, the
-// version of the dump tool in it, and the size estimate (the free space is
-// read again: a stat of the folder).
+// inside the downtime, does not ask it again: the db container's ID and
+// the size estimate (the free space is read again: a stat of the folder).
 type beforeStop struct {
-	key       string            // the install and database they were read for
-	at        time.Time         // when
-	container string            // compose mode: the db container's ID
-	tools     map[string]string // tool → its --version answer, in that container or on the host
+	key       string    // the install and database they were read for
+	at        time.Time // when
+	container string    // compose mode: the db container's ID
 	estimated bool
 	estimate  int64 // bytes: the databases as PostgreSQL reports them plus the uploaded files
 }
@@ -57,32 +55,6 @@ func (m *Manager) remember(in *install.Install, update func(*beforeStop)) {
 	update(&m.facts)
 }
 
-func (m *Manager) cachedTool(p pg, tool string) string {
-	if p.in == nil {
-		return "" // the host's tool: asking costs a local process, no Docker
-	}
-	f, ok := m.cached(p.in)
-	if !ok || f.container != p.container || p.container == "" {
-		return ""
-	}
-	return f.tools[tool]
-}
-
-func (m *Manager) rememberTool(p pg, tool, v string) {
-	if p.in == nil || p.container == "" {
-		return
-	}
-	m.remember(p.in, func(f *beforeStop) {
-		if f.container != p.container {
-			return
-		}
-		if f.tools == nil {
-			f.tools = map[string]string{}
-		}
-		f.tools[tool] = v
-	})
-}
-
 // pgFor is the database client for in, with the db container's ID from
 // before the stop when known, else resolved now (one `compose ps -q`).
 func (m *Manager) pgFor(ctx context.Context, in *install.Install, timeout time.Duration) (pg, error) {
@@ -107,9 +79,7 @@ func (m *Manager) resolveContainer(ctx context.Context, p pg) (pg, error) {
 	}
 	p.container = id
 	m.remember(p.in, func(f *beforeStop) {
-		if f.container != id {
-			f.container, f.tools = id, nil
-		}
+		f.container = id
 	})
 	return p, nil
 }
@@ -141,8 +111,8 @@ func staleContainer(err error) bool {
 }
 
 // prepare reads, before the stop, what Create would otherwise ask inside
-// the downtime: the db container's ID, then at once the size estimate and
-// the dump tool's version. It returns the estimate.
+// the downtime: the db container's ID, then the size estimate, which it
+// returns.
 func (m *Manager) prepare(ctx context.Context, in *install.Install) (int64, error) {
 	p, err := m.pgClient(in, m.cfg.Timeouts.Command)
 	if err != nil {
@@ -153,30 +123,8 @@ func (m *Manager) prepare(ctx context.Context, in *install.Install) (int64, erro
 			return 0, err
 		}
 	}
-	tool := "pg_dump"
-	if m.cfg.Backup.Format == "plain" {
-		tool = "pg_dumpall"
-	}
-	g, gctx := newGroup(ctx)
-	if p.in != nil && p.container != "" && m.cachedTool(p, tool) == "" {
-		g.Go(func() error {
-			v, err := p.toolVersion(gctx, tool)
-			if err != nil {
-				// Create asks again and fails there with the error.
-				m.log.Debug("dump tool version not read before the stop", "err", err)
-				return nil
-			}
-			m.rememberTool(p, tool, v)
-			return nil
-		})
-	}
-	var est int64
-	g.Go(func() error {
-		var err error
-		est, err = m.estimateWith(gctx, in, p)
-		return err
-	})
-	if err := g.Wait(); err != nil {
+	est, err := m.estimateWith(ctx, in, p)
+	if err != nil {
 		return 0, err
 	}
 	m.remember(in, func(f *beforeStop) { f.estimated, f.estimate = true, est })
