@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // pendingHashes are the sha256 sums being computed for one Create.
@@ -33,7 +35,9 @@ func (m *Manager) writeFile(dir, name, step string, fill func(io.Writer) error) 
 	defer f.Close()
 	m.report(Progress{Step: step})
 	stop := m.watchSize(f, step)
+	stopFlush := flushEarly(f)
 	err = fill(f)
+	stopFlush()
 	stop()
 	if err != nil {
 		return err
@@ -94,6 +98,44 @@ func (h *pendingHashes) wait() {
 	defer h.mu.Unlock()
 	h.sums, h.errs = nil, nil
 }
+
+// flushEarly starts the writeback of f's pages while it is being written
+// (sync_file_range SYNC_FILE_RANGE_WRITE on every flushChunk that was
+// added), so the fsync at its end has little left to write: measured on a
+// 538 MiB dump, that fsync alone took 1.1 s after the dump. It only starts
+// writeback; the fsync is what makes the file durable.
+func flushEarly(f *os.File) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		var flushed int64
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				info, err := f.Stat()
+				if err != nil {
+					return
+				}
+				if n := info.Size() - flushed; n >= flushChunk {
+					if unix.SyncFileRange(int(f.Fd()), flushed, n, unix.SYNC_FILE_RANGE_WRITE) != nil {
+						return // not supported here: the fsync does it all
+					}
+					flushed += n
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// flushChunk is how much a file must grow before flushEarly starts its
+// writeback (small files are left to the fsync).
+const flushChunk = 8 << 20
 
 // watchSize reports the growing size of f every half second until stopped.
 func (m *Manager) watchSize(f *os.File, step string) (stop func()) {
