@@ -92,19 +92,36 @@ func (m *Manager) restoreDatabases(ctx context.Context, p pg, set Set, vnum int)
 	if man.Format == "plain" {
 		return m.restorePlain(ctx, p, set, vnum)
 	}
-	m.log.Info("restoring roles", "file", "globals.sql")
-	if err := m.psqlFile(ctx, p, filepath.Join(set.Dir, "globals.sql"), "postgres"); err != nil {
-		return fmt.Errorf("restore roles: %w", err)
-	}
 	names := make([]string, len(man.Databases))
 	for i, d := range man.Databases {
 		names[i] = d.Name
 	}
-	if err := p.dropDatabases(ctx, names, vnum); err != nil {
+	// The roles and the drops do not depend on each other; the restores
+	// need both (the dumps name their owners).
+	var rolesErr, dropErr error
+	dropped := make(chan struct{})
+	go func() {
+		defer close(dropped)
+		dropErr = p.dropDatabases(ctx, names, vnum)
+	}()
+	m.log.Info("restoring roles", "file", "globals.sql")
+	// In template1, which no set holds: the drops end every session of the
+	// databases they drop, postgres included.
+	if err := m.psqlFile(ctx, p, filepath.Join(set.Dir, "globals.sql"), "template1"); err != nil {
+		rolesErr = fmt.Errorf("restore roles: %w", err)
+	}
+	<-dropped
+	if err := errors.Join(rolesErr, dropErr); err != nil {
 		return err
 	}
+	// Dumps restored in one job each (small, from stdin) all run at once;
+	// parallel restores (-j) take the CPUs between them.
+	n := max(1, m.jobs/2)
+	if m.allSmall(p, set) {
+		n = len(man.Databases)
+	}
 	g, gctx := newGroup(ctx)
-	slots := make(chan struct{}, max(1, m.jobs/2))
+	slots := make(chan struct{}, max(1, n))
 	for _, d := range man.Databases {
 		g.Go(func() error {
 			slots <- struct{}{}
@@ -140,6 +157,21 @@ func (m *Manager) checkAllCounts(ctx context.Context, p pg, man Manifest) error 
 		}
 	}
 	return nil
+}
+
+// allSmall says whether every dump of set is restored from stdin in one
+// job (compose mode, each at most m.smallDump).
+func (m *Manager) allSmall(p pg, set Set) bool {
+	if p.in == nil && m.jobs > 1 {
+		return false
+	}
+	for _, d := range set.Manifest.Databases {
+		f, ok := set.Manifest.File(d.File)
+		if !ok || (m.jobs > 1 && f.Size > m.smallDump) {
+			return false
+		}
+	}
+	return true
 }
 
 // restorePlain replays Twenty's documented pg_dumpall into emptied databases.

@@ -147,6 +147,11 @@ func TestBackupBench(t *testing.T) {
 	if _, err := s.Compose(ctx, "up", "-d"); err != nil {
 		t.Fatal(err)
 	}
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	if err := s.WaitHealthy(wctx, "v1.22.4"); err != nil { // the worker's first heartbeat after the up
+		t.Fatal(err)
+	}
 	healthyOn(t, s, "v1.22.4")
 }
 
