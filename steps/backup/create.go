@@ -137,7 +137,11 @@ func (m *Manager) fill(ctx context.Context, in *install.Install, dir, id string,
 	})
 	ds := dumps(p, man.Format, dbs)
 	order := make([]string, 0, len(ds)+3)
-	slots := make(chan struct{}, max(2, m.jobs)) // dumps and the archive at once, at most
+	// Every dump and the archive start at once: the writers are stopped,
+	// each pg_dump takes its own snapshot of a database nobody writes, and
+	// the files are read from the host. Measured on the sandbox, a limit of
+	// two left the globals and the archive waiting behind the two dumps.
+	slots := make(chan struct{}, len(ds)+1)
 	for _, d := range ds {
 		order = append(order, d.file)
 		g.Go(func() error {
