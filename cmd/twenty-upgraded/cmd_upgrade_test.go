@@ -81,8 +81,10 @@ func fakeTool(name string, args []string) int {
 		out = "postgres (PostgreSQL) 16.4"
 	case strings.Contains(s, "pg_database_size"):
 		out = "1000"
-	case strings.Contains(s, "pg_signal_backend"): // the restore's privilege check: a superuser
-		out = "postgres\tt\tt\tf\tt\t"
+	case strings.Contains(s, "pg_signal_backend"): // the restore's privilege check: a superuser, and the version
+		out = "postgres\tt\tt\tf\tt\t\t160004"
+	case strings.Contains(s, "select 0, current_setting('server_version') union all select 1, datname"): // the backup's first query
+		out = "0\t16.4\n1\tdefault"
 	case strings.Contains(s, "current_setting('server_version')"):
 		out = "16.4\t160004"
 	case strings.Contains(s, "select datname"):
@@ -563,11 +565,11 @@ func TestDryRunShowsBackupCommands(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d\n%s%s", code, out, errOut)
 			}
-			compose := "docker compose --project-name twenty --project-directory " + dir
 			for _, w := range []string{
 				"  backup of v1.0.0 into a new set in " + filepath.Join(dir, "backups") + ":\n",
-				"  run:  " + compose + " exec -T db pg_dump -U postgres -d default --format=custom --compress=0 > db-default.dump   (in " + dir + ")\n",
-				"  run:  " + compose + " exec -T db pg_dumpall -U postgres --globals-only > globals.sql   (in " + dir + ")\n",
+				// On the db container's ID (the fake compose ps answers db-cid), as Create runs them.
+				"  run:  docker exec -i db-cid pg_dump -U postgres -d default --format=custom --compress=0 > db-default.dump\n",
+				"  run:  docker exec -i db-cid pg_dumpall -U postgres --globals-only > globals.sql\n",
 				"  do:   tar of " + files,
 				"  do:   copy " + filepath.Join(dir, ".env") + " > env\n",
 				"  do:   verify the set (backup.verify = none)\n",

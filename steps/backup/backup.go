@@ -78,10 +78,15 @@ type Manager struct {
 	log      *slog.Logger
 	now      func() time.Time
 	progress func(Progress)
-	jobs     int           // pg_restore -j
-	helper   string        // this program, copied into the files volume's one-off container
-	pending  pendingHashes // one Create at a time (callers hold the state lock)
-	reportMu sync.Mutex
+	jobs     int // pg_restore -j
+	// smallDump: a dump up to this size is restored from stdin, in one job
+	// (compose mode); tests set 0 to take the docker cp path.
+	smallDump int64
+	helper    string        // this program, copied into the files volume's one-off container
+	pending   pendingHashes // one Create at a time (callers hold the state lock)
+	reportMu  sync.Mutex
+	factsMu   sync.Mutex
+	facts     beforeStop // read by CheckSpace before the stop, used by Create
 
 	// injected for tests of the space check
 	freeSpace func(dir string) (int64, error)
@@ -95,7 +100,7 @@ func New(cfg config.Config, r proc.Runner, logger *slog.Logger) *Manager {
 	}
 	jobs := min(max(runtime.NumCPU(), 1), 8)
 	helper, _ := os.Executable() // "" (reported when needed) if the kernel cannot say
-	return &Manager{cfg: cfg, r: r, log: logger.With("unit", "backup"), now: time.Now, jobs: jobs, helper: helper, freeSpace: freeSpace}
+	return &Manager{cfg: cfg, r: r, log: logger.With("unit", "backup"), now: time.Now, jobs: jobs, smallDump: smallDump, helper: helper, freeSpace: freeSpace}
 }
 
 // WithFilesHelper sets the program the restore copies into the files

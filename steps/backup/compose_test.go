@@ -84,6 +84,19 @@ compose)
     esac;;
   *) echo "fake docker: compose $cmd" >&2; exit 9;;
   esac;;
+exec)
+  # docker exec -i ID TOOL: the db container on the ID compose ps gave
+  shift
+  [ "$1" = -i ] || { echo "fake docker: exec without -i" >&2; exit 9; }
+  shift
+  while [ "$1" = -e ]; do export "$2"; shift 2; done
+  cid=$1; tool=$2; shift 2
+  [ "$cid" = fakedbcontainer ] || { echo "Error response from daemon: No such container: $cid" >&2; exit 1; }
+  mapfile -d '' args < <(rewrite "$@")
+  case "$tool" in
+  rm) exec rm "${args[@]}";;
+  *) exec %[4]q/"$tool" "${args[@]}";;
+  esac;;
 volume) echo %[5]q;;
 image) [ -z "$FAKE_NO_IMAGES" ] || { echo "Error: No such image: $5" >&2; exit 1; }; echo sha256:fakeimage;;
 create) printf '%%s\n' "$@" > "$ROOT/files-container.args"; echo fakefilescontainer;;
@@ -110,6 +123,7 @@ esac
 
 func TestRoundTripCompose(t *testing.T) {
 	f := newFixture(t)
+	f.copyDumps = true
 	logPath := fakeDocker(t, f)
 	set := roundTrip(t, f)
 	if set.Manifest.DatabaseMode != "compose" || set.Manifest.FilesSource != "twenty_server-local-data" {
@@ -121,12 +135,13 @@ func TestRoundTripCompose(t *testing.T) {
 	}
 	calls := string(b)
 	for _, want := range []string{
-		"exec -T db pg_dump -U postgres -d default --format=custom",
-		"exec -T db pg_dumpall -U postgres --globals-only",
+		// Every database command runs on the db container's ID, resolved once.
+		"exec -i fakedbcontainer pg_dump -U postgres -d default --format=custom",
+		"exec -i fakedbcontainer pg_dumpall -U postgres --globals-only",
 		"volume inspect --format {{.Mountpoint}} twenty_server-local-data",
 		"cp " + set.Dir + "/db-default.dump fakedbcontainer:/tmp/twenty-upgraded-restore-db-default.dump",
-		"exec -T -e PGOPTIONS=-c maintenance_work_mem=128MB -c synchronous_commit=off db pg_restore -U postgres -d postgres --create --jobs=2 /tmp/twenty-upgraded-restore-db-default.dump",
-		"exec -T db rm -f /tmp/twenty-upgraded-restore-db-default.dump",
+		"exec -i -e PGOPTIONS=-c maintenance_work_mem=128MB -c synchronous_commit=off fakedbcontainer pg_restore -U postgres -d template1 --create --jobs=2 /tmp/twenty-upgraded-restore-db-default.dump",
+		"exec -i fakedbcontainer rm -f /tmp/twenty-upgraded-restore-db-default.dump",
 		// The files go back through a one-off container of the set's image,
 		// never through the volume's host folder.
 		"image inspect --format {{.Id}} sha256:abc",
@@ -149,6 +164,54 @@ func TestRoundTripCompose(t *testing.T) {
 		if strings.Contains(l, " -t ") || strings.Contains(l, " -it ") {
 			t.Errorf("a TTY was requested: %s", l)
 		}
+	}
+}
+
+// TestRoundTripComposeSmallDump: a small dump is restored from stdin in
+// one job, with nothing copied into the container; every database command
+// runs on the container's ID, none through compose.
+func TestRoundTripComposeSmallDump(t *testing.T) {
+	f := newFixture(t)
+	logPath := fakeDocker(t, f)
+	roundTrip(t, f)
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := string(b)
+	want := "exec -i -e PGOPTIONS=-c maintenance_work_mem=128MB -c synchronous_commit=off fakedbcontainer pg_restore -U postgres -d template1 --create\n"
+	if !strings.Contains(calls, want) {
+		t.Errorf("no call %q in:\n%s", want, calls)
+	}
+	for _, l := range strings.Split(calls, "\n") {
+		if strings.Contains(l, "twenty-upgraded-restore-") || strings.Contains(l, " exec -T ") {
+			t.Errorf("unexpected call: %s", l)
+		}
+	}
+}
+
+// TestStaleDBContainerID: the db container was recreated since its ID was
+// read before the stop; the first command notices and reads it again.
+func TestStaleDBContainerID(t *testing.T) {
+	f := newFixture(t)
+	fakeDocker(t, f)
+	f.cfg.Backup.Verify = "list"
+	ctx := context.Background()
+	m := f.manager(t)
+	if err := m.CheckSpace(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m.facts.container = "recreated0000"
+	set, err := m.Create(ctx, Meta{Version: version.MustParse("v1.22.6")})
+	if err != nil {
+		t.Fatalf("create with a stale container ID: %v", err)
+	}
+	if m.facts.container != "fakedbcontainer" {
+		t.Errorf("container ID %q after create, want fakedbcontainer", m.facts.container)
+	}
+	m.facts.container = "recreated0000"
+	if err := m.Restore(ctx, set.ID, allBack); err != nil {
+		t.Fatalf("restore with a stale container ID: %v", err)
 	}
 }
 

@@ -21,17 +21,33 @@ import (
 // Create takes a full set: databases, files, .env, compose file (or the
 // commit), verified per backup.verify. The caller has stopped the writers
 // (or set Meta.Online). On any error nothing that looks like a set is left.
+//
+// It runs inside the downtime, so it asks nothing that the stop cannot
+// change when CheckSpace asked it before (the db container's ID, the size
+// estimate: only the free space is read again),
+// asks the server its version and databases in one query, and then runs
+// every dump, the row counts of every database (one psql session), the
+// files archive and the copies side by side, each dump's verification
+// starting as soon as that dump is on disk.
 func (m *Manager) Create(ctx context.Context, meta Meta) (Set, error) {
 	start := m.now()
 	if err := os.MkdirAll(m.cfg.Backup.Dir, 0o700); err != nil {
 		return Set{}, fmt.Errorf("backup folder: %w", err)
 	}
-	if err := m.checkSpace(ctx, meta.Install); err != nil {
+	var in *install.Install
+	var err error
+	if m.estimate == nil {
+		if in, err = m.install(ctx, meta.Install); err != nil {
+			return Set{}, err
+		}
+	}
+	if err := m.checkSpace(ctx, in, false); err != nil {
 		return Set{}, err
 	}
-	in, err := m.install(ctx, meta.Install)
-	if err != nil {
-		return Set{}, err
+	if in == nil {
+		if in, err = m.install(ctx, meta.Install); err != nil {
+			return Set{}, err
+		}
 	}
 	m.cleanStale()
 	id := m.newID(start, meta.Version)
@@ -41,7 +57,7 @@ func (m *Manager) Create(ctx context.Context, meta Meta) (Set, error) {
 	}
 	set, err := m.fill(ctx, in, tmp, id, start, meta)
 	if err != nil {
-		_ = m.hashed(&Manifest{}) // let background hashing finish before removing
+		m.pending.wait() // let background hashing finish before removing
 		os.RemoveAll(tmp)
 		return Set{}, fmt.Errorf("backup %s: %w", id, err)
 	}
@@ -81,30 +97,110 @@ func (m *Manager) fill(ctx context.Context, in *install.Install, dir, id string,
 		}
 		man.Commit = c
 	}
-	p, err := m.pgClient(in, m.cfg.Timeouts.Backup)
+	p, err := m.pgFor(ctx, in, m.cfg.Timeouts.Backup)
 	if err != nil {
 		return Set{}, err
 	}
-	if err := m.dumpDatabases(ctx, p, m.twentyDatabase(in), dir, &man); err != nil {
+	var dbs []string
+	p, err = m.first(ctx, p, func(p pg) error {
+		var err error
+		man.Postgres.ServerVersion, dbs, err = p.cluster(ctx)
+		return err
+	})
+	if err != nil {
 		return Set{}, err
 	}
-	if err := m.dumpFiles(ctx, in, dir, &man); err != nil {
+	if twentyDB := m.twentyDatabase(in); twentyDB != "" && !slices.Contains(dbs, twentyDB) {
+		return Set{}, fmt.Errorf("the database %q Twenty uses is not on the server the backup reads (it has %s): check backup.database and backup.database_url", twentyDB, strings.Join(dbs, ", "))
+	}
+	for _, db := range dbs {
+		man.Databases = append(man.Databases, Database{Name: db})
+	}
+	verify := m.cfg.Backup.Verify != "none"
+	g, gctx := newGroup(ctx)
+	tool := "pg_dump"
+	if man.Format == "plain" {
+		tool = "pg_dumpall"
+	}
+	g.Go(func() error { // beside the dumps: it costs no time of its own
+		v, err := p.toolVersion(gctx, tool)
+		man.Postgres.PgDumpVersion = v
+		return err
+	})
+	// Row counts run beside the dumps: the writers are stopped, so both see
+	// the same data, and the counting is hidden behind the dumps' time.
+	var counts []map[string]int64
+	g.Go(func() error {
+		var err error
+		counts, err = p.rowCountsAll(gctx, dbs, false)
+		return err
+	})
+	ds := dumps(p, man.Format, dbs)
+	order := make([]string, 0, len(ds)+3)
+	// Every dump and the archive start at once: the writers are stopped,
+	// each pg_dump takes its own snapshot of a database nobody writes, and
+	// the files are read from the host. Measured on the sandbox, a limit of
+	// two left the globals and the archive waiting behind the two dumps.
+	slots := make(chan struct{}, len(ds)+1)
+	for _, d := range ds {
+		order = append(order, d.file)
+		g.Go(func() error {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			switch {
+			case d.db != "":
+				m.log.Info("dumping database", "database", d.db)
+			case man.Format == "plain":
+				m.log.Info("dumping every database with pg_dumpall", "databases", len(dbs))
+			}
+			err := m.writeFile(dir, d.file, d.what, func(w io.Writer) error { return p.stream(gctx, d.cmd, nil, w) })
+			if err != nil && d.db != "" {
+				return fmt.Errorf("dump database %s: %w", d.db, err)
+			}
+			if err != nil {
+				return err
+			}
+			if verify { // while the other dumps run
+				if err := m.listFile(gctx, p, dir, d.file); err != nil {
+					return fmt.Errorf("verification (list) failed: %s: %w", d.file, err)
+				}
+			}
+			return nil
+		})
+	}
+	order = append(order, "files.tar")
+	g.Go(func() error {
+		slots <- struct{}{}
+		defer func() { <-slots }()
+		return m.dumpFiles(gctx, in, dir, &man, verify)
+	})
+	for _, c := range configCopies(in) {
+		order = append(order, c.name)
+	}
+	err = m.copyConfig(in, dir)
+	if gerr := g.Wait(); gerr != nil {
+		err = gerr
+	}
+	if err != nil {
 		return Set{}, err
 	}
-	if err := m.copyConfig(in, dir, &man); err != nil {
-		return Set{}, err
+	for i := range man.Databases {
+		man.Databases[i].RowCounts = counts[i]
 	}
-	if err := m.hashed(&man); err != nil {
-		return Set{}, err
+	for _, d := range ds {
+		if d.db != "" {
+			man.Databases[slices.Index(dbs, d.db)].File = d.file
+		}
 	}
-	man.Duration = m.now().Sub(start).Seconds()
-	if err := writeManifest(dir, man); err != nil {
+	if man.Files, err = m.hashed(order); err != nil {
 		return Set{}, err
 	}
 	set := Set{ID: id, Dir: dir, Manifest: man}
 	if lvl := m.cfg.Backup.Verify; lvl != "none" {
-		if err := m.verifyDir(ctx, p, dir, man, lvl, false); err != nil {
-			return Set{}, fmt.Errorf("verification (%s) failed: %w", lvl, err)
+		if lvl == "restore" {
+			if err := m.drill(ctx, p, dir, man); err != nil {
+				return Set{}, fmt.Errorf("verification (%s) failed: %w", lvl, err)
+			}
 		}
 		set.Manifest.Verification = Verification{Level: lvl, PassedAt: m.now().UTC().Truncate(time.Second)}
 	}
@@ -112,82 +208,10 @@ func (m *Manager) fill(ctx context.Context, in *install.Install, dir, id string,
 	if err := writeManifest(dir, set.Manifest); err != nil {
 		return Set{}, err
 	}
-	for _, f := range man.Files {
+	for _, f := range set.Manifest.Files {
 		set.Size += f.Size
 	}
 	return set, nil
-}
-
-// dumpDatabases writes the dumps and records versions and row counts.
-func (m *Manager) dumpDatabases(ctx context.Context, p pg, twentyDB, dir string, man *Manifest) error {
-	sv, _, err := p.serverVersion(ctx)
-	if err != nil {
-		return err
-	}
-	tool := "pg_dump"
-	if man.Format == "plain" {
-		tool = "pg_dumpall"
-	}
-	dv, err := p.toolVersion(ctx, tool)
-	if err != nil {
-		return err
-	}
-	man.Postgres = PostgresInfo{ServerVersion: sv, PgDumpVersion: dv}
-	dbs, err := p.databases(ctx)
-	if err != nil {
-		return err
-	}
-	if twentyDB != "" && !slices.Contains(dbs, twentyDB) {
-		return fmt.Errorf("the database %q Twenty uses is not on the server the backup reads (it has %s): check backup.database and backup.database_url", twentyDB, strings.Join(dbs, ", "))
-	}
-	// Row counts run beside the dumps: the writers are stopped, so both see
-	// the same data, and the counting is hidden behind the dump's time.
-	counted := make(chan error, 1)
-	counts := make([]map[string]int64, len(dbs))
-	go func() {
-		for i, db := range dbs {
-			c, err := p.rowCounts(ctx, db)
-			if err != nil {
-				counted <- err
-				return
-			}
-			counts[i] = c
-		}
-		counted <- nil
-	}()
-	ds := dumps(p, man.Format, dbs)
-	for _, db := range dbs {
-		man.Databases = append(man.Databases, Database{Name: db})
-	}
-	for _, d := range ds { // one per database, beside the counting
-		if d.db == "" {
-			continue
-		}
-		m.log.Info("dumping database", "database", d.db)
-		if err := m.writeFile(dir, d.file, d.what, man, func(w io.Writer) error { return p.stream(ctx, d.cmd, nil, w) }); err != nil {
-			<-counted
-			return fmt.Errorf("dump database %s: %w", d.db, err)
-		}
-		man.Databases[slices.Index(dbs, d.db)].File = d.file
-	}
-	if err := <-counted; err != nil {
-		return err
-	}
-	for i := range man.Databases {
-		man.Databases[i].RowCounts = counts[i]
-	}
-	for _, d := range ds { // the whole server: pg_dumpall, or its globals
-		if d.db != "" {
-			continue
-		}
-		if man.Format == "plain" {
-			m.log.Info("dumping every database with pg_dumpall", "databases", len(dbs))
-		}
-		if err := m.writeFile(dir, d.file, d.what, man, func(w io.Writer) error { return p.stream(ctx, d.cmd, nil, w) }); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // dump is one file of a set's database part and the command whose
@@ -223,8 +247,9 @@ func dumps(p pg, format string, dbs []string) []dump {
 // database's size.
 const dumpCompression = "0"
 
-// dumpFiles archives the uploaded files.
-func (m *Manager) dumpFiles(ctx context.Context, in *install.Install, dir string, man *Manifest) error {
+// dumpFiles archives the uploaded files and, with verify, reads the
+// archive back to its end.
+func (m *Manager) dumpFiles(ctx context.Context, in *install.Install, dir string, man *Manifest, verify bool) error {
 	if m.cfg.Backup.Files == "" && in.Spec.S3() {
 		man.Notes = append(man.Notes, s3Note)
 		m.log.Warn(s3Note)
@@ -235,7 +260,15 @@ func (m *Manager) dumpFiles(ctx context.Context, in *install.Install, dir string
 	}
 	man.FilesSource = label
 	m.log.Info("archiving uploaded files", "source", label)
-	return m.writeFile(dir, "files.tar", "archive files", man, func(w io.Writer) error { return archiveTree(root, w) })
+	if err := m.writeFile(dir, "files.tar", "archive files", func(w io.Writer) error { return archiveTree(root, w) }); err != nil {
+		return err
+	}
+	if verify {
+		if err := m.listFile(ctx, pg{}, dir, "files.tar"); err != nil {
+			return fmt.Errorf("verification (list) failed: files.tar: %w", err)
+		}
+	}
+	return nil
 }
 
 // configCopy is a file of the install copied into the set.
@@ -252,7 +285,7 @@ func configCopies(in *install.Install) []configCopy {
 }
 
 // copyConfig copies .env and the compose file.
-func (m *Manager) copyConfig(in *install.Install, dir string, man *Manifest) error {
+func (m *Manager) copyConfig(in *install.Install, dir string) error {
 	for _, c := range configCopies(in) {
 		if c.src == "" {
 			continue
@@ -264,7 +297,7 @@ func (m *Manager) copyConfig(in *install.Install, dir string, man *Manifest) err
 		if err != nil {
 			return fmt.Errorf("copy %s: %w (install.dir/env_file right?)", c.src, err)
 		}
-		err = m.writeFile(dir, c.name, "copy "+c.name, man, func(w io.Writer) error { _, err := io.Copy(w, f); return err })
+		err = m.writeFile(dir, c.name, "copy "+c.name, func(w io.Writer) error { _, err := io.Copy(w, f); return err })
 		f.Close()
 		if err != nil {
 			return err

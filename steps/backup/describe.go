@@ -25,7 +25,7 @@ type Action struct {
 // reads: the databases are listed on the server now and a volume's host
 // folder is looked up, as Create does first.
 func (m *Manager) Describe(ctx context.Context, in *install.Install) []Action {
-	p, err := m.pgClient(in, m.cfg.Timeouts.Backup)
+	p, err := m.pgFor(ctx, in, m.cfg.Timeouts.Backup)
 	if err != nil {
 		return []Action{{What: "! " + err.Error()}}
 	}

@@ -67,6 +67,9 @@ type fixture struct {
 	// dockerLog records the fake docker's calls; composeJSON is what its
 	// `compose config` prints.
 	dockerLog, composeJSON string
+	// copyDumps makes every restore copy its dump into the container
+	// (pg_restore -j), however small.
+	copyDumps bool
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -100,6 +103,9 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) manager(t *testing.T) *Manager {
 	m := New(f.cfg, proc.Exec{}, slog.New(slog.NewTextHandler(testWriter{t}, nil))).WithFilesHelper(filesHelper(t))
 	m.jobs = 2
+	if f.copyDumps {
+		m.smallDump = 0
+	}
 	return m
 }
 

@@ -65,11 +65,7 @@ func PruneCandidates(sets []Set, keep int, protect []string) []string {
 	return out
 }
 
-func (m *Manager) estimateWith(ctx context.Context, in *install.Install) (int64, error) {
-	p, err := m.pgClient(in, m.cfg.Timeouts.Command)
-	if err != nil {
-		return 0, err
-	}
+func (m *Manager) estimateWith(ctx context.Context, in *install.Install, p pg) (int64, error) {
 	rows, err := p.query(ctx, "postgres", "select coalesce(sum(pg_database_size(datname)), 0) from pg_database where not datistemplate and datallowconn and datname not like '"+drillPrefix+"%'")
 	if err != nil {
 		return 0, fmt.Errorf("estimate backup size: %w", err)
@@ -92,25 +88,39 @@ func (m *Manager) estimateWith(ctx context.Context, in *install.Install) (int64,
 	return n, nil
 }
 
-// CheckSpace refuses when backup.dir has less than twice the estimate free.
-func (m *Manager) CheckSpace(ctx context.Context) error { return m.checkSpace(ctx, nil) }
+// CheckSpace refuses when backup.dir has less than twice the estimate
+// free. The engine's preflight and the backup command call it before they
+// stop the writers; it also reads then what Create needs and a stop cannot
+// change (see beforeStop), so Create only reads the free space again.
+func (m *Manager) CheckSpace(ctx context.Context) error {
+	var in *install.Install
+	if m.estimate == nil {
+		var err error
+		if in, err = m.install(ctx, nil); err != nil {
+			return err
+		}
+	}
+	return m.checkSpace(ctx, in, true)
+}
 
-func (m *Manager) checkSpace(ctx context.Context, in *install.Install) error {
+// checkSpace compares the free space in backup.dir with twice the
+// estimate: read now when fresh (or when none from before the stop is
+// known), else the one CheckSpace read before the stop. in may be nil only
+// with a test's estimate.
+func (m *Manager) checkSpace(ctx context.Context, in *install.Install, fresh bool) error {
 	dir := m.cfg.Backup.Dir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("backup folder: %w", err)
 	}
-	estimate := m.estimate
-	if estimate == nil {
-		estimate = func(ctx context.Context) (int64, error) {
-			in, err := m.install(ctx, in)
-			if err != nil {
-				return 0, err
-			}
-			return m.estimateWith(ctx, in)
-		}
+	var est int64
+	var err error
+	if m.estimate != nil {
+		est, err = m.estimate(ctx)
+	} else if f, ok := m.cached(in); !fresh && ok && f.estimated {
+		est = f.estimate
+	} else {
+		est, err = m.prepare(ctx, in)
 	}
-	est, err := estimate(ctx)
 	if err != nil {
 		return err
 	}
@@ -122,7 +132,7 @@ func (m *Manager) checkSpace(ctx context.Context, in *install.Install) error {
 		return fmt.Errorf("not enough free space in %s: %s free, need %s (twice the estimated backup size of %s); free space or move backup.dir",
 			dir, HumanBytes(free), HumanBytes(2*est), HumanBytes(est))
 	}
-	m.log.Debug("free space ok", "dir", dir, "free_bytes", free, "estimate_bytes", est)
+	m.log.Debug("free space ok", "dir", dir, "free_bytes", free, "estimate_bytes", est, "estimate_from_before_the_stop", !fresh)
 	return nil
 }
 

@@ -165,6 +165,12 @@ func (m *Manager) checkCounts(ctx context.Context, p pg, db string, d Database, 
 	if err != nil {
 		return err
 	}
+	return m.compareCounts(d, got, online)
+}
+
+// compareCounts compares counts read now with those recorded for d (only
+// a warning for an online set).
+func (m *Manager) compareCounts(d Database, got map[string]int64, online bool) error {
 	diff := CompareCounts(d.RowCounts, got)
 	if diff == nil {
 		return nil

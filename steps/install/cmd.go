@@ -54,6 +54,20 @@ func (i *Install) ExecDB(timeout time.Duration, env []string, argv ...string) pr
 	return i.exec(timeout, i.DBSvc, env, argv)
 }
 
+// ExecContainer runs argv in a running container named by its ID
+// (`docker exec -i`, stdin attached, never a TTY). The backup resolves the
+// db container's ID once (ContainerID) and asks its many small questions
+// this way: one docker call each, instead of a compose process that reads
+// the whole project before it can exec.
+func (i *Install) ExecContainer(id string, timeout time.Duration, env []string, argv ...string) proc.Cmd {
+	args := []string{"docker", "exec", "-i"}
+	for _, kv := range env {
+		args = append(args, "-e", kv)
+	}
+	args = append(append(args, id), argv...)
+	return proc.Cmd{Argv: args, Timeout: or0(timeout, i.timeouts.Command)}
+}
+
 func (i *Install) exec(timeout time.Duration, service string, env, argv []string) proc.Cmd {
 	args := []string{"exec", "-T"}
 	for _, kv := range env {

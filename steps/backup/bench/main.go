@@ -119,11 +119,23 @@ func (b *bench) manager() *backup.Manager {
 	cfg := config.Default()
 	cfg.Install.Dir, cfg.Install.EnvFile = b.work, filepath.Join(b.work, "env")
 	_ = os.WriteFile(cfg.Install.EnvFile, []byte("TAG=v1.22.6\n"), 0o600)
+	// The install model reads the compose file even with database = "url"
+	// (for the compose copy and the files volume): Twenty's services, no more.
+	_ = os.WriteFile(filepath.Join(b.work, "docker-compose.yml"), []byte(benchCompose), 0o600)
 	cfg.Backup.Dir = filepath.Join(b.work, "backups")
 	cfg.Backup.Database, cfg.Backup.DatabaseURL = "url", b.c.URL("default")
 	cfg.Backup.Files, cfg.Backup.Verify = "none", "list"
 	return backup.New(cfg, b.r, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: benchLogLevel()})))
 }
+
+const benchCompose = `services:
+  server:
+    image: twentycrm/twenty:${TAG}
+  worker:
+    image: twentycrm/twenty:${TAG}
+  db:
+    image: postgres:16
+`
 
 func (b *bench) drop() error {
 	_, err := b.c.SQL("postgres", `drop database if exists "default" with (force)`)
