@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/twenty-upgraded/twenty-upgraded/contrib/sandbox"
-	"github.com/twenty-upgraded/twenty-upgraded/internal/config"
 	"github.com/twenty-upgraded/twenty-upgraded/internal/version"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/backup"
 	"github.com/twenty-upgraded/twenty-upgraded/steps/install"
@@ -43,16 +42,8 @@ func TestBackupBench(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("BENCH_ROUNDS")); err == nil && n > 0 {
 		rounds = n
 	}
-	s := sandbox.Start(t, sandbox.Options{Tag: "v1.22.4"})
+	s, cfg, root := seededStack(t, sandbox.Options{Tag: "v1.22.4"})
 	ctx := context.Background()
-	if err := s.SeedSentinels(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Install.Dir, cfg.Install.EnvFile, cfg.Install.Project = s.Dir, s.EnvFile, s.Project
-	cfg.Install.ComposeCommand = s.ComposeCmd
-	root := t.TempDir()
-	cfg.Backup.Dir = filepath.Join(root, "backups")
 	rec := &timedRunner{r: proc.Exec{}}
 	level := slog.LevelWarn
 	if os.Getenv("BENCH_DEBUG") == "1" {

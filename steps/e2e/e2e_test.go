@@ -50,19 +50,25 @@ func setupWith(t *testing.T, opts sandbox.Options) (*sandbox.Stack, *steps.Engin
 	return setupEdit(t, opts, nil)
 }
 
+// seededStack starts a sandbox stack with its sentinel rows and files, and
+// a config for it that keeps backups in root/backups.
+func seededStack(t *testing.T, opts sandbox.Options) (s *sandbox.Stack, cfg config.Config, root string) {
+	s = sandbox.Start(t, opts)
+	if err := s.SeedSentinels(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cfg = config.Default()
+	cfg.Install.Dir, cfg.Install.EnvFile, cfg.Install.Project = s.Dir, s.EnvFile, s.Project
+	cfg.Install.ComposeCommand = s.ComposeCmd
+	root = t.TempDir()
+	cfg.Backup.Dir = filepath.Join(root, "backups")
+	return s, cfg, root
+}
+
 // setupEdit is setupWith with a chance to change the config first.
 func setupEdit(t *testing.T, opts sandbox.Options, edit func(*config.Config)) (*sandbox.Stack, *steps.Engine, *state.Store) {
 	needE2E(t)
-	s := sandbox.Start(t, opts)
-	ctx := context.Background()
-	if err := s.SeedSentinels(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Install.Dir, cfg.Install.EnvFile, cfg.Install.Project = s.Dir, s.EnvFile, s.Project
-	cfg.Install.ComposeCommand = s.ComposeCmd
-	root := t.TempDir()
-	cfg.Backup.Dir = filepath.Join(root, "backups")
+	s, cfg, root := seededStack(t, opts)
 	cfg.Daemon.StateDir = filepath.Join(root, "state")
 	cfg.Health.URL = s.BaseURL
 	cfg.Health.Timeout, cfg.Health.StableFor, cfg.Health.Interval = 45*time.Second, 3*time.Second, time.Second
